@@ -23,7 +23,7 @@ from pyrsistent import pvector
 
 from ._event import Event
 from ._snapshot import Snapshot, _raise_if_unhashable
-from ._state import CHUNK, CHUNK_BITS, KeyHistory, Version, record_at, survivor_offset
+from ._state import CHUNK, CHUNK_BITS, History, Version, record_at, survivor_offset
 
 __all__ = ["EventLog"]
 
@@ -77,8 +77,8 @@ class EventLog(Generic[K, V]):
         self._clock = clock
         self._lock = threading.Lock()
         # Shared with every snapshot; append-only below the published size.
-        self._histories: dict[Any, KeyHistory] = {}
-        self._keys: list[KeyHistory] = []
+        self._histories: dict[Any, History] = {}
+        self._keys: list[History] = []
         # The one published reference readers load.
         self._version: Version = (0, pvector(), [])
         # Writer-private: set when a write raised before publishing; the next write repairs.
@@ -129,12 +129,12 @@ class EventLog(Generic[K, V]):
             try:
                 # Everything written here lies past the published size, invisible to readers.
                 if history is None:
-                    history = KeyHistory(key, timestamp, size)
+                    history = [timestamp, size]
                     self._histories[key] = history
                     self._keys.append(history)
-                elif timestamp >= history.timestamp:  # ties go to the later arrival
-                    history.timestamp = timestamp
-                    history.offsets.append(size)
+                elif timestamp >= history[0]:  # ties go to the later arrival
+                    history[0] = timestamp
+                    history.append(size)
                 if len(tail) == CHUNK:
                     chunks = chunks.append(tuple(tail))
                     tail = []
@@ -197,8 +197,8 @@ class EventLog(Generic[K, V]):
             # Every hash and equality test of the batch happens here, before anything changes.
             # A key's first item makes its history (None marks that item: nothing more to do).
             histories = self._histories
-            fresh: dict[Any, KeyHistory] = {}
-            resolved: list[KeyHistory | None] = []
+            fresh: dict[Any, History] = {}
+            resolved: list[History | None] = []
             for index, (key, _, timestamp) in enumerate(batch):
                 try:
                     history = histories.get(key) or fresh.get(key)
@@ -207,7 +207,7 @@ class EventLog(Generic[K, V]):
                     raise
                 if history is None:
                     stamp = now if timestamp is None else timestamp
-                    fresh[key] = KeyHistory(key, stamp, size + index)
+                    fresh[key] = [stamp, size + index]
                 resolved.append(history)
             try:
                 for key, history in fresh.items():
@@ -217,9 +217,9 @@ class EventLog(Generic[K, V]):
                 for (key, value, timestamp), history in zip(batch, resolved, strict=True):
                     if timestamp is None:
                         timestamp = now
-                    if history is not None and timestamp >= history.timestamp:
-                        history.timestamp = timestamp
-                        history.offsets.append(offset)
+                    if history is not None and timestamp >= history[0]:
+                        history[0] = timestamp
+                        history.append(offset)
                     if len(tail) == CHUNK:
                         chunks = chunks.append(tuple(tail))
                         tail = []
@@ -240,15 +240,14 @@ class EventLog(Generic[K, V]):
         size, chunks, tail = self._version
         del tail[size - (len(chunks) << CHUNK_BITS) :]
         keys = self._keys
-        while keys and keys[-1].offsets[0] >= size:
+        while keys and keys[-1][1] >= size:
             keys.pop()
         for key, history in list(self._histories.items()):
-            if history.offsets[0] >= size:
+            if history[1] >= size:
                 del self._histories[key]
         for history in keys:
-            offsets = history.offsets
-            del offsets[bisect_left(offsets, size) :]
-            history.timestamp = record_at(chunks, tail, offsets[-1])[0]
+            del history[bisect_left(history, size, 1) :]
+            history[0] = record_at(chunks, tail, history[-1])[0]
         self._dirty = False
 
     # -- readers ---------------------------------------------------------------------------------
@@ -335,10 +334,10 @@ class EventLog(Generic[K, V]):
                 first.setdefault(key, offset)
                 if key not in survivors or timestamp >= records[survivors[key]][0]:
                     survivors[key] = offset
-            assert [h.key for h in self._keys] == sorted(first, key=first.__getitem__)
-            for history in self._keys:
-                assert self._histories[history.key] is history
-                offsets = history.offsets
-                assert offsets[0] == first[history.key] and offsets == sorted(set(offsets))
-                assert offsets[-1] == survivors[history.key] == survivor_offset(history, size)
-                assert history.timestamp == records[offsets[-1]][0]
+            assert sorted(first.values()) == [history[1] for history in self._keys]
+            assert {id(h) for h in self._keys} == {id(h) for h in self._histories.values()}
+            for key, history in self._histories.items():
+                offsets = history[1:]
+                assert offsets[0] == first[key] and offsets == sorted(set(offsets))
+                assert offsets[-1] == survivors[key] == survivor_offset(history, size)
+                assert history[0] == records[offsets[-1]][0]

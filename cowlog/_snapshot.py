@@ -12,7 +12,7 @@ from itertools import chain, islice
 from typing import Any, Generic, TypeVar, overload
 
 from ._event import Event, Record, to_event, to_events
-from ._state import CHUNK, CHUNK_BITS, KeyHistory, Version, record_at, survivor_offset
+from ._state import CHUNK, CHUNK_BITS, History, Version, record_at, survivor_offset
 
 __all__ = ["Snapshot"]
 
@@ -53,7 +53,7 @@ class Snapshot(Generic[K, V]):
     __slots__ = ("_chunks", "_histories", "_keys", "_size", "_tail")
 
     def __init__(
-        self, version: Version, histories: dict[Any, KeyHistory], keys: list[KeyHistory]
+        self, version: Version, histories: dict[Any, History], keys: list[History]
     ) -> None:
         # Private: made by EventLog.snapshot(). Everything read later comes from these references.
         self._size, self._chunks, self._tail = version
@@ -171,7 +171,7 @@ class Snapshot(Generic[K, V]):
         size = self._size
         offsets = []
         for history in self._keys:  # keys in order of first appearance: stop at the first too new
-            if history.offsets[0] >= size:
+            if history[1] >= size:
                 break
             offsets.append(survivor_offset(history, size))
         offsets.sort()
