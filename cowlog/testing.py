@@ -47,7 +47,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from itertools import accumulate
+from functools import partial
+from itertools import accumulate, pairwise
 from typing import Any, NoReturn, Protocol
 
 from hypothesis import strategies as st
@@ -98,7 +99,7 @@ class LogLike(Protocol):
     def latest(self, key: Any) -> Any: ...
 
 
-# -- the model --------------------------------------------------------------------------------------
+# -- the model ------------------------------------------------------------------------------------
 
 
 def reference_shortlog(events: Iterable[Triple]) -> list[Triple]:
@@ -124,7 +125,7 @@ def _fail(message: str) -> NoReturn:
 
 
 def _assert_events(actual: Iterable[Any], expected: Sequence[Triple], what: str) -> None:
-    """Assert *actual* yields exactly *expected*: equal triples, int timestamps, same value objects."""
+    """Assert *actual* yields exactly *expected*: equal triples, int timestamps, same values."""
     got = list(actual)
     for offset, (a, e) in enumerate(zip(got, expected, strict=False)):
         if not (isinstance(a, tuple) and len(a) == 3):
@@ -134,8 +135,10 @@ def _assert_events(actual: Iterable[Any], expected: Sequence[Triple], what: str)
         if tuple(a) != e or a[2] is not e[2]:
             _fail(f"{what}: item {offset} is {tuple(a)!r}, expected {e!r}")
     if len(got) != len(expected):
-        _fail(f"{what}: {len(got)} items, expected {len(expected)}; first extra or missing: "
-              f"{(got[len(expected):] or expected[len(got):])[:3]!r}")
+        _fail(
+            f"{what}: {len(got)} items, expected {len(expected)}; first extra or missing: "
+            f"{(got[len(expected) :] or expected[len(got) :])[:3]!r}"
+        )
 
 
 def _assert_event(actual: Any, expected: Triple | None, what: str) -> None:
@@ -220,7 +223,7 @@ _timestamps = st.one_of(
 )
 
 
-# -- the concurrent history ---------------------------------------------------------------------------
+# -- the concurrent history -----------------------------------------------------------------------
 
 _TAG_BITS = 40  # a value tag is writer << _TAG_BITS | the writer's event number
 
@@ -244,7 +247,9 @@ class _Writer:
     number: int
     keys: list[Any] = field(default_factory=list)  # per event
     timestamps: list[int] = field(default_factory=list)  # per event
-    ops: list[tuple[int, int]] = field(default_factory=list)  # (first event, count); count 0: ingest
+    ops: list[tuple[int, int]] = field(
+        default_factory=list
+    )  # (first event, count); count 0: ingest
     spans: list[tuple[int, int]] = field(default_factory=list)  # (start, end) ns per op
     error: BaseException | None = None
 
@@ -380,7 +385,9 @@ def _run(
         _fail(f"a thread is still running after {timeout} s: deadlock or lost wake-up?")
     for writer in writers:
         if writer.error is not None:
-            raise AssertionError(f"writer {writer.number} raised {writer.error!r}") from writer.error
+            raise AssertionError(
+                f"writer {writer.number} raised {writer.error!r}"
+            ) from writer.error
     if history.reader_errors:
         error = history.reader_errors[0]
         raise AssertionError(f"a reader raised {error!r}") from error
@@ -408,30 +415,38 @@ def check_history(history: History, final: Sequence[Any]) -> None:
     positions = [[-1] * len(w.keys) for w in history.writers]
     for offset in range(n_initial, len(final)):
         timestamp, key, tag = final[offset]
-        number, n = (tag >> _TAG_BITS, tag & ((1 << _TAG_BITS) - 1)) if type(tag) is int else (-1, -1)
+        number, n = (
+            (tag >> _TAG_BITS, tag & ((1 << _TAG_BITS) - 1)) if type(tag) is int else (-1, -1)
+        )
         if not (0 <= number < len(positions) and n < len(positions[number])):
             _fail(f"offset {offset} holds {final[offset]!r}, which no writer ingested")
         writer = history.writers[number]
         if positions[number][n] >= 0:
-            _fail(f"writer {number}'s event {n} is in the log twice, at offsets "
-                  f"{positions[number][n]} and {offset}")
+            _fail(
+                f"writer {number}'s event {n} is in the log twice, at offsets "
+                f"{positions[number][n]} and {offset}"
+            )
         positions[number][n] = offset
         if timestamp != writer.timestamps[n] or key != writer.keys[n]:
-            _fail(f"offset {offset} holds {final[offset]!r}, but writer {number}'s event {n} "
-                  f"was {(writer.timestamps[n], writer.keys[n], tag)!r}")
+            _fail(
+                f"offset {offset} holds {final[offset]!r}, but writer {number}'s event {n} "
+                f"was {(writer.timestamps[n], writer.keys[n], tag)!r}"
+            )
     spans: list[tuple[int, int, int, int]] = []  # (first offset, last offset, start, end) per op
     inside_batch = bytearray(len(final) + 1)  # 1 where a cut would split a batch
     for number, writer in enumerate(history.writers):
         where = positions[number]
         if -1 in where:
             _fail(f"writer {number}'s event {where.index(-1)} was lost (not in the final log)")
-        if any(a >= b for a, b in zip(where, where[1:], strict=False)):
+        if any(a >= b for a, b in pairwise(where)):
             _fail(f"writer {number}'s events are out of its own order at {where[:20]!r}...")
         for (first, count), (start, end) in zip(writer.ops, writer.spans, strict=True):
             last = first + max(count, 1) - 1
             if where[last] - where[first] != last - first:
-                _fail(f"writer {number}'s batch of {count} at offsets {where[first:last + 1]} "
-                      f"was interleaved with other events")
+                _fail(
+                    f"writer {number}'s batch of {count} at offsets {where[first : last + 1]} "
+                    f"was interleaved with other events"
+                )
             inside_batch[where[first] + 1 : where[last] + 1] = b"\1" * (last - first)
             spans.append((where[first], where[last], start, end))
     # Real-time order: sweep in log order; no op may have ended before an earlier op began.
@@ -439,8 +454,10 @@ def check_history(history: History, final: Sequence[Any]) -> None:
     latest_start = -1
     for first, _, start, end in spans:
         if end < latest_start:
-            _fail(f"the ingest at offset {first} returned before an ingest at a lower offset "
-                  f"began: not linearizable")
+            _fail(
+                f"the ingest at offset {first} returned before an ingest at a lower offset "
+                f"began: not linearizable"
+            )
         latest_start = max(latest_start, start)
     by_end = sorted((end, last) for _, last, _, end in spans)
     ends = [end for end, _ in by_end]
@@ -451,14 +468,16 @@ def check_history(history: History, final: Sequence[Any]) -> None:
     views: list[_View] = []
     for number, reader in enumerate(history.readers):
         sizes = [view.size for view in reader]
-        if any(a > b for a, b in zip(sizes, sizes[1:], strict=False)):
+        if any(a > b for a, b in pairwise(sizes)):
             _fail(f"reader {number}'s snapshots shrank: sizes {sizes[:50]!r}...")
         views += reader
     for view in views:
         size = view.size
         if not n_initial <= size <= len(final):
-            _fail(f"a snapshot of {size} events is not a prefix of the final {len(final)} events "
-                  f"(there were {n_initial} before)")
+            _fail(
+                f"a snapshot of {size} events is not a prefix of the final {len(final)} events "
+                f"(there were {n_initial} before)"
+            )
         if len(view.snapshot) != size:
             _fail(f"a snapshot taken with {size} events later had {len(view.snapshot)}")
         if inside_batch[size]:
@@ -468,12 +487,16 @@ def check_history(history: History, final: Sequence[Any]) -> None:
             _fail(f"a snapshot of {size} events later ended with {view.snapshot[-1]!r}")
         i = bisect_left(ends, view.start)  # ops that returned before snapshot() was called
         if i and last_before[i - 1] >= size:
-            _fail(f"a snapshot of {size} events misses the event at offset {last_before[i - 1]}, "
-                  f"whose ingest returned before snapshot() was called")
+            _fail(
+                f"a snapshot of {size} events misses the event at offset {last_before[i - 1]}, "
+                f"whose ingest returned before snapshot() was called"
+            )
         j = bisect_right(starts, view.end)  # ops that began after snapshot() returned
         if j < len(starts) and first_after[j] < size:
-            _fail(f"a snapshot of {size} events shows the event at offset {first_after[j]}, "
-                  f"whose ingest began after snapshot() returned")
+            _fail(
+                f"a snapshot of {size} events shows the event at offset {first_after[j]}, "
+                f"whose ingest began after snapshot() returned"
+            )
     # Every snapshot's shortlog is the rule on its prefix: one pass over the log, views by size.
     views.sort(key=lambda view: view.size)
     survivor: dict[Any, int] = {}
@@ -536,7 +559,7 @@ def stress(
     )
 
 
-# -- the state machine -------------------------------------------------------------------------------
+# -- the state machine ----------------------------------------------------------------------------
 
 
 def log_state_machine(
@@ -577,7 +600,9 @@ def log_state_machine(
 
         # -- helpers ------------------------------------------------------------------------------
 
-        def _unchanged(self, call: Callable[[], object], what: str, *kinds: type[BaseException]) -> BaseException:
+        def _unchanged(
+            self, call: Callable[[], object], what: str, *kinds: type[BaseException]
+        ) -> BaseException:
             """Call *call*, which must raise one of *kinds*; the log must not change."""
             before = len(self.model)
             try:
@@ -585,7 +610,9 @@ def log_state_machine(
             except kinds as exc:
                 error: BaseException = exc
             else:
-                _fail(f"{what} was accepted; it must raise {' or '.join(k.__name__ for k in kinds)}")
+                _fail(
+                    f"{what} was accepted; it must raise {' or '.join(k.__name__ for k in kinds)}"
+                )
             if len(self.log) != before:
                 _fail(f"{what} was refused but changed len(log) from {before} to {len(self.log)}")
             _assert_events(self.log.replay(), self.model, f"replay after refusing {what}")
@@ -662,10 +689,13 @@ def log_state_machine(
             )
 
         @rule(data=st.data(), value=_values, timestamp=_timestamps)
-        def refuse_hostile_key(self, data: st.DataObject, value: Any, timestamp: int | None) -> None:
-            """A key whose __hash__ raises, or whose __eq__ raises on a collision: nothing changes."""
+        def refuse_hostile_key(
+            self, data: st.DataObject, value: Any, timestamp: int | None
+        ) -> None:
+            """A key whose __hash__ raises, or whose __eq__ raises on a hash collision."""
             present = sorted({repr(k): k for _, k, _ in self.model}.items())
-            if present and data.draw(st.booleans(), label="collide"):
+            collide: bool = data.draw(st.booleans(), label="collide")
+            if present and collide:
                 target = data.draw(st.sampled_from(present), label="target")[1]
                 key: object = _RaisingEq(target)
             else:
@@ -714,11 +744,16 @@ def log_state_machine(
         def refuse_bad_since(self, since: Any, on_snapshot: bool) -> None:
             reader = self.log.snapshot() if on_snapshot else self.log
             self._unchanged(
-                lambda: list(reader.replay(since)), f"replay(since={since!r})", TypeError, ValueError
+                lambda: list(reader.replay(since)),
+                f"replay(since={since!r})",
+                TypeError,
+                ValueError,
             )
 
         @rule(make_key=st.sampled_from(UNHASHABLE_KEYS), on_snapshot=st.booleans())
-        def refuse_unhashable_latest(self, make_key: Callable[[], object], on_snapshot: bool) -> None:
+        def refuse_unhashable_latest(
+            self, make_key: Callable[[], object], on_snapshot: bool
+        ) -> None:
             reader = self.log.snapshot() if on_snapshot else self.log
             key = make_key()
             self._unchanged(lambda: reader.latest(key), f"latest({key!r})", TypeError)
@@ -751,7 +786,9 @@ def log_state_machine(
                 if -n <= index < n:
                     _assert_event(snap[index], expected[index], f"snapshot[{index}] of {n}")
                 else:
-                    self._unchanged(lambda i=index: snap[i], f"snapshot[{index}] of {n}", IndexError)
+                    self._unchanged(
+                        partial(snap.__getitem__, index), f"snapshot[{index}] of {n}", IndexError
+                    )
             bounds = st.none() | st.integers(-n - 2, n + 2)
             start, stop = data.draw(bounds, label="start"), data.draw(bounds, label="stop")
             piece = snap[start:stop]
@@ -761,7 +798,9 @@ def log_state_machine(
 
         @rule(
             target=iterators,
-            kind=st.sampled_from(["replay", "replay(since)", "shortlog", "snapshot", "snap.shortlog"]),
+            kind=st.sampled_from(
+                ["replay", "replay(since)", "shortlog", "snapshot", "snap.shortlog"]
+            ),
             data=st.data(),
         )
         def start_iterator(
@@ -792,7 +831,7 @@ def log_state_machine(
             what, iterator, rest = kept
             _assert_events(iterator, rest, f"the rest of {what}, read later")
 
-        # -- threads --------------------------------------------------------------------------------
+        # -- threads ------------------------------------------------------------------------------
 
         if concurrency:
 
