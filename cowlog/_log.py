@@ -23,7 +23,7 @@ from pyrsistent import pvector
 
 from ._event import Event
 from ._snapshot import Snapshot, _raise_if_unhashable
-from ._state import CHUNK, CHUNK_BITS, History, Version, record_at, survivor_offset
+from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
 
 __all__ = ["EventLog"]
 
@@ -135,7 +135,7 @@ class EventLog(Generic[K, V]):
                 elif timestamp >= history[0]:  # ties go to the later arrival
                     history[0] = timestamp
                     history.append(size)
-                if len(tail) == CHUNK:
+                if not size & CHUNK_MASK and size:  # the tail is full: seal it
                     chunks = chunks.append(tuple(tail))
                     tail = []
                 record = (timestamp, key, value)

@@ -33,13 +33,21 @@ from pyrsistent import PVector
 
 from ._event import Record
 
-__all__ = ["CHUNK", "CHUNK_BITS", "History", "Version", "record_at", "survivor_offset"]
+__all__ = [
+    "CHUNK",
+    "CHUNK_BITS",
+    "CHUNK_MASK",
+    "History",
+    "Version",
+    "record_at",
+    "survivor_offset",
+]
 
 #: Events per sealed chunk. Large enough that the ``PVector`` of chunks, which the garbage collector
 #: walks whole whenever a new one is young, stays short; small enough that sealing is cheap.
 CHUNK_BITS = 10
 CHUNK = 1 << CHUNK_BITS
-_MASK = CHUNK - 1
+CHUNK_MASK = CHUNK - 1
 
 #: ``(size, chunks, tail)``: see the module docstring.
 Version = tuple[int, "PVector[tuple[Record, ...]]", list[Record]]
@@ -54,7 +62,7 @@ def record_at(chunks: PVector[Any], tail: list[Record], offset: int) -> Record:
     sealed = len(chunks) << CHUNK_BITS
     if offset < sealed:
         chunk: tuple[Record, ...] = chunks[offset >> CHUNK_BITS]
-        return chunk[offset & _MASK]
+        return chunk[offset & CHUNK_MASK]
     return tail[offset - sealed]
 
 

@@ -249,22 +249,22 @@ def test_interrupted_write_is_repaired_by_the_next_write(monkeypatch: pytest.Mon
     class Boom(Exception):
         pass
 
-    real = module.CHUNK
     calls = {"n": 0}
 
-    class ExplodingLen(int):
-        def __eq__(self, other: object) -> bool:
+    class ExplodingMask(int):
+        """Raises when the writer checks whether the tail is full: after the history update."""
+
+        def __rand__(self, other: object) -> int:
             calls["n"] += 1
             raise Boom
 
-        __hash__ = int.__hash__
-
-    monkeypatch.setattr(module, "CHUNK", ExplodingLen(real))
+    real = module.CHUNK_MASK
+    monkeypatch.setattr(module, "CHUNK_MASK", ExplodingMask(real))
     with pytest.raises(Boom):
         log.ingest("a", 999, 10**6)  # new survivor for "a": offsets appended, then boom
     with pytest.raises(Boom):
         log.ingest("new", 1, 1)  # new key: history inserted, then boom
-    monkeypatch.setattr(module, "CHUNK", real)
+    monkeypatch.setattr(module, "CHUNK_MASK", real)
     assert calls["n"] == 2
     assert len(log) == CHUNK
     assert log.latest("a") == (CHUNK - 1, "a", CHUNK - 1)
