@@ -7,9 +7,9 @@ lock and never mutate anything.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from itertools import chain, islice
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, TypeVar, overload
 
 from ._event import Event, Record, to_event, to_events
 from ._state import CHUNK, CHUNK_BITS, History, Version, record_at, survivor_offset
@@ -28,14 +28,15 @@ def _check_offset(since: object) -> int:
     return int(since)
 
 
-class Snapshot(Generic[K, V]):
+class Snapshot(Sequence[Event[K, V]]):
     """A consistent, immutable view of an :class:`~cowlog.EventLog` as of one instant.
 
     Take one with :meth:`EventLog.snapshot() <cowlog.EventLog.snapshot>` (O(1), lock-free). It shows
     exactly the events ingested before that instant, and its replay, shortlog, ``latest`` and
     indexing all agree with each other, whatever is ingested afterwards. It behaves as a read-only
-    sequence of :class:`~cowlog.Event`: ``len(snap)``, ``snap[i]`` (negative ``i`` counts from the
-    end), ``snap[i:j]`` (a list) and ``iter(snap)``.
+    :class:`~collections.abc.Sequence` of :class:`~cowlog.Event`: ``len(snap)``, ``snap[i]``
+    (negative ``i`` counts from the end), ``snap[i:j]`` (a list), ``iter(snap)``, ``reversed()``.
+    Snapshots are made by :meth:`EventLog.snapshot() <cowlog.EventLog.snapshot>`, not directly.
 
     Snapshots are shallow: values are stored by reference, so a value mutated after it was ingested
     looks mutated in every snapshot. Holding a snapshot keeps its events alive; it holds no lock and

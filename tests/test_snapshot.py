@@ -115,3 +115,14 @@ def test_values_are_stored_by_reference_snapshots_are_shallow() -> None:
     value["n"] = 2  # the caller mutates the value after ingesting it
     assert snap[0].value == {"n": 2}
     assert snap[0].value is value
+
+
+def test_snapshot_is_a_sequence_of_events() -> None:
+    from collections.abc import Sequence
+
+    log, expected = make_log(CHUNK + 2)
+    snap = log.snapshot()
+    assert isinstance(snap, Sequence)
+    assert list(reversed(snap)) == expected[::-1]
+    assert expected[CHUNK] in snap and (0, "absent", 0) not in snap
+    assert snap.index(expected[5]) == expected.index(expected[5])
