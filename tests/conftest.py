@@ -30,3 +30,10 @@ settings.register_profile(
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+
+
+def pytest_configure(config: object) -> None:
+    """Register the ``mutation`` marker: tests that must catch a deliberately broken log."""
+    config.addinivalue_line(  # type: ignore[attr-defined]
+        "markers", "mutation: checks that the suite catches a deliberately broken log"
+    )
