@@ -349,12 +349,20 @@ def _run(
             writer.error = exc
             barrier.abort()
 
+    inside_batches = {
+        writer.number << _TAG_BITS | i
+        for writer in writers
+        for first, count in writer.ops
+        for i in range(first, first + count - 1)
+    }
+
     def read(number: int, views: list[_View]) -> None:
         # Snapshots are taken in tight bursts, so a reader is often inside snapshot() when a writer
         # is switched out mid-write; each is then probed (its last event against that key's
         # survivor), and one per burst is kept as a full view (shortlog and last events) for
         # check_history, reservoir-sampled down to max_views.
         snapshot, sample, bursts, previous = log.snapshot, random.Random(number), 0, 0
+        inside = inside_batches  # tags of batch events that are not their batch's last
         burst = range(32)
         try:
             barrier.wait(timeout)
@@ -372,6 +380,10 @@ def _run(
                     if not size:
                         continue
                     last = snap[-1]
+                    if last[2] in inside:
+                        history.violations.append(
+                            f"a snapshot of {size} events ends inside a batch, at {tuple(last)!r}"
+                        )
                     survivor = snap.latest(last[1])
                     # The last event wins unless its key already has a strictly newer event.
                     if survivor is None or (
@@ -436,8 +448,9 @@ def check_history(history: History, final: Sequence[Any]) -> None:
       exactly once with its own key and timestamp (nothing lost, duplicated or invented);
     * each writer's events are in its own order, and each batch is contiguous;
     * real-time order holds: an ingest that returned before another began comes first in the log;
-    * each reader's successive snapshots never shrink, and each one's last event is its key's
-      ``latest()`` unless that key has a strictly newer event (checked by the readers as they go);
+    * each reader's successive snapshots never shrink, never end inside a batch, and each one's
+      last event is its key's ``latest()`` unless that key has a strictly newer event (checked by
+      the readers as they go, on every snapshot they take);
     * each recorded snapshot is as long as when it was taken, never
       cuts a batch, ends with the final log's events at its length, and its shortlog (read when it
       was taken) is the rule applied to that prefix of the final log;
