@@ -659,8 +659,8 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
 
     table = Table(
         title=f"Mixed load: {WRITERS} writers + {READERS} readers (snapshot + shortlog + last 50 "
-        f"every {PERIOD * 1e3:g} ms), {config.mixed_prefill:,} prefill, {config.mixed_seconds:g} s; "
-        "latencies in ms"
+        f"every {PERIOD * 1e3:g} ms), {config.mixed_prefill:,} prefill, "
+        f"{config.mixed_seconds:g} s; latencies in ms"
     )
     for column in ("", "writes/s", "reads/ticks", "served", "<2ms", "p50", "p99", "max", "err"):
         table.add_column(column, justify="right")
