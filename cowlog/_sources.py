@@ -1,0 +1,564 @@
+"""Streaming readers for the ``cowlog`` command: JSON lines and CSV files into an EventLog.
+
+A source is read one line (or CSV row) at a time and never whole. Each record is ingested as
+``(key, (line, raw), timestamp)``: *raw* is the record as read (the line's text for JSON lines, the
+row's cells as a tuple of strings for CSV) and *line* its 1-based line number in the file, so the
+command can print the record exactly as read and say where it came from.
+
+Why the raw text and not the parsed object: a parsed JSON object is a tree of dicts the garbage
+collector must walk on every full collection, and holding a million of them made ``shortlog`` 5x
+slower than parsing alone (docs/cli.md has the figures). A string and a tuple of strings are not
+tracked by the collector; the few records that are printed are parsed again on the way out.
+
+Bad input never escapes as a traceback: every problem with a record becomes a :class:`SourceError`
+whose text is ``FILE:LINE: what is wrong``, or is skipped and counted when asked to.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import gzip
+import io
+import json
+import re
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import Any, Literal, TextIO
+
+__all__ = [
+    "FORMATS",
+    "BadRecord",
+    "Fields",
+    "Loaded",
+    "Source",
+    "SourceError",
+    "open_source",
+    "parse_time",
+]
+
+FORMATS = ("jsonl", "csv")
+Format = Literal["jsonl", "csv"]
+Ingest = Callable[[Any, Any, int], Any]
+Raw = str | tuple[str, ...]  # a JSON line's text, or a CSV row's cells
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+_SIGNED_DIGITS = re.compile(r"-?[0-9]+")
+_PROGRESS_EVERY = 1 << 14  # records between two progress callbacks (a power of two)
+
+
+class SourceError(Exception):
+    """A problem with the input, located: ``str(error)`` is ``FILE:LINE: message``."""
+
+    def __init__(self, name: str, line: int | None, message: str) -> None:
+        self.name = name
+        self.line = line
+        self.message = message
+        where = name if line is None else f"{name}:{line}"
+        super().__init__(f"{where}: {message}")
+
+
+class BadRecord(ValueError):
+    """What is wrong with one record (the caller adds the file and line)."""
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Which fields of a record hold the event type and the time, and how to read the time.
+
+    A field name is looked up as written; if a record has no such field, ``a.b`` reaches into
+    nested JSON objects and ``Date+Time`` joins several fields with a space (for logs whose date
+    and time sit in separate CSV columns). ``time=None`` uses the line number as the time, so the
+    shortlog keeps the last record of each type.
+    """
+
+    key: str = "key"
+    time: str | None = "ts"
+    time_format: str | None = None
+
+
+@dataclass
+class Loaded:
+    """What :meth:`Source.load` did: records ingested, bad records skipped, the first skip."""
+
+    ingested: int = 0
+    skipped: int = 0
+    first_skipped: str | None = None
+    skipped_lines: list[int] = field(default_factory=list)
+
+
+# -- time ----------------------------------------------------------------------------------------
+
+
+def _epoch_ms(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MILLISECOND
+
+
+def parse_time(value: object, time_format: str | None = None, name: str = "ts") -> int:
+    """Return the integer timestamp a record's time field *value* stands for.
+
+    An ``int`` is used as it is. A string is parsed with *time_format* (:func:`time.strptime`
+    directives) when one is given; otherwise a string of digits (optionally signed) is that
+    integer and anything else is read as ISO 8601. Parsed dates become integer epoch milliseconds,
+    UTC when they carry no zone.
+
+    >>> parse_time(1226262975000), parse_time("42"), parse_time("1970-01-01T00:00:01.5Z")
+    (1226262975000, 42, 1500)
+    >>> parse_time("081109 203615", "%y%m%d %H%M%S")
+    1226262975000
+
+    Raises:
+        BadRecord: a ``bool``, ``float``, ``null``, list or object, an empty string, or a string
+            that does not parse. The message names the field *name*.
+    """
+    if type(value) is int:
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        kind = _json_kind(value)
+        raise BadRecord(f"time field {name!r} is {kind}; expected an integer or a date string")
+    if isinstance(value, int):  # an int subclass
+        return int(value)
+    text = value.strip()
+    if not text:
+        raise BadRecord(f"time field {name!r} is empty")
+    if time_format is not None:
+        try:
+            return _epoch_ms(datetime.strptime(text, time_format))
+        except ValueError:
+            raise BadRecord(
+                f"time field {name!r}: {_short(text)!r} does not match --time-format "
+                f"{time_format!r}"
+            ) from None
+    if _SIGNED_DIGITS.fullmatch(text):
+        try:
+            return int(text)
+        except ValueError:  # more digits than int() accepts
+            raise BadRecord(f"time field {name!r}: integer too long") from None
+    try:
+        return _epoch_ms(datetime.fromisoformat(text))
+    except ValueError:
+        raise BadRecord(
+            f"time field {name!r}: cannot read {_short(text)!r} as an integer or an ISO 8601 "
+            "date; give its layout with --time-format"
+        ) from None
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({json.dumps(value)})"
+    if isinstance(value, float):
+        return f"a float ({value!r})"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return f"a {type(value).__name__}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- field access --------------------------------------------------------------------------------
+
+
+def _json_getter(name: str) -> Callable[[dict[str, Any]], Any]:
+    """Return a function reading field *name* of a JSON object.
+
+    The function raises KeyError if a plain name is absent, BadRecord for the other shapes.
+    """
+    plain = itemgetter(name)
+    if "+" not in name and "." not in name:
+        return plain
+    joined = [part for part in name.split("+") if part] if "+" in name else None
+    path = name.split(".") if "." in name else None
+
+    def get(record: dict[str, Any]) -> Any:
+        try:
+            return plain(record)
+        except KeyError:
+            pass
+        if joined is not None and all(part in record for part in joined):
+            parts = [record[part] for part in joined]
+            if all(type(part) is str or type(part) is int for part in parts):
+                return " ".join(map(str, parts))
+            raise BadRecord(f"fields of {name!r} must be strings or integers to be joined")
+        if path is not None:
+            node: Any = record
+            for step in path:
+                if not isinstance(node, dict) or step not in node:
+                    break
+                node = node[step]
+            else:
+                return node
+        raise BadRecord(f"no field {name!r}")
+
+    return get
+
+
+def _csv_getter(name: str, header: list[str]) -> Callable[[tuple[str, ...]], str] | None:
+    """Return a function reading column(s) *name* of a CSV row, or None if the header lacks it."""
+    if name in header:
+        return itemgetter(header.index(name))
+    parts = [part for part in name.split("+") if part] if "+" in name else []
+    if parts and all(part in header for part in parts):
+        columns = itemgetter(*(header.index(part) for part in parts))
+
+        def joined(row: tuple[str, ...]) -> str:
+            cells: tuple[str, ...] | str = columns(row)
+            return cells if isinstance(cells, str) else " ".join(cells)
+
+        return joined
+    return None
+
+
+def _checked_key(key: object, name: str) -> Any:
+    """Return *key* if it can be an event type (a non-empty string or an int), else raise."""
+    if type(key) is str:
+        if key:
+            return key
+        raise BadRecord(f"key field {name!r} is empty")
+    if type(key) is int:
+        return key
+    raise BadRecord(f"key field {name!r} is {_json_kind(key)}; expected a string or an integer")
+
+
+def _check_utf8(text: str) -> None:
+    """Raise BadRecord if *text* holds bytes that were not UTF-8 (decoded as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRecord("not valid UTF-8") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# -- sources -------------------------------------------------------------------------------------
+
+
+class Source:
+    """One opened input (a file or stdin) in one format; see :func:`open_source`."""
+
+    def __init__(
+        self,
+        name: str,
+        lines: TextIO,
+        format: Format,
+        position: Callable[[], int] | None = None,
+        size: int | None = None,
+    ) -> None:
+        self.name = name
+        self.format: Format = format
+        self.header: list[str] = []
+        self.size = size  # bytes, when known: for a progress bar
+        self._lines = lines
+        self._position = position
+
+    def position(self) -> int:
+        """Return how many bytes have been read so far (0 when unknown)."""
+        try:
+            return self._position() if self._position is not None else 0
+        except (OSError, ValueError):
+            return 0
+
+    def load(
+        self,
+        ingest: Ingest,
+        fields: Fields,
+        *,
+        skip_bad: bool = False,
+        progress: Callable[[], None] | None = None,
+    ) -> Loaded:
+        """Ingest every record with ``ingest(key, (line, raw), timestamp)``; return the counts.
+
+        O(n) for n records, streaming: memory is whatever *ingest* keeps. *progress* is called
+        every 16,384 records.
+
+        Raises:
+            SourceError: a bad record (unless *skip_bad*), a CSV header without the fields asked
+                for, or a read error (for example a truncated gzip file).
+        """
+        loaded = Loaded()
+
+        def bad(line: int, message: str) -> None:
+            if not skip_bad:
+                raise SourceError(self.name, line, message)
+            loaded.skipped += 1
+            if loaded.first_skipped is None:
+                loaded.first_skipped = f"{self.name}:{line}: {message}"
+            if len(loaded.skipped_lines) < 100:
+                loaded.skipped_lines.append(line)
+
+        # The records are acyclic (strings, tuples, ints): nothing for the cycle collector to
+        # find, and its passes over a growing log cost more than the parsing (docs/cli.md).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            if self.format == "csv":
+                self._load_csv(ingest, fields, bad, progress, loaded)
+            else:
+                self._load_jsonl(ingest, fields, bad, progress, loaded)
+        finally:
+            if collecting:
+                gc.enable()
+        return loaded
+
+    def _read_error(self, line: int, exc: BaseException) -> SourceError:
+        detail = str(exc) or type(exc).__name__
+        return SourceError(self.name, line, f"cannot read: {detail}")
+
+    def _load_jsonl(
+        self,
+        ingest: Ingest,
+        fields: Fields,
+        bad: Callable[[int, str], None],
+        progress: Callable[[], None] | None,
+        loaded: Loaded,
+    ) -> None:
+        decode = json.JSONDecoder(parse_constant=_reject_constant).decode
+        key_name, time_name, time_format = fields.key, fields.time, fields.time_format
+        get_key = _json_getter(key_name)
+        get_time = _json_getter(time_name) if time_name is not None else None
+        ingested = 0
+        line = 0
+        # the loop is written out flat, once: it is the command's whole cost beside parsing
+        try:
+            for line, text in enumerate(self._lines, 1):
+                try:
+                    record = decode(text)
+                except ValueError as exc:
+                    if text.isspace() or not text:
+                        continue  # a blank line: nothing to ingest
+                    bad(line, f"not valid JSON: {_json_error(exc)}")
+                    continue
+                if type(record) is not dict:
+                    bad(line, f"not a JSON object but {_json_kind(record)}")
+                    continue
+                try:
+                    if not text.isascii():
+                        _check_utf8(text)
+                    try:
+                        key = get_key(record)
+                    except KeyError:
+                        raise BadRecord(f"no field {key_name!r}") from None
+                    if type(key) is not str or not key:
+                        key = _checked_key(key, key_name)
+                    if get_time is None:
+                        timestamp = line
+                    else:
+                        try:
+                            timestamp = get_time(record)
+                        except KeyError:
+                            raise BadRecord(f"no field {time_name!r}") from None
+                        if type(timestamp) is not int or time_format is not None:
+                            timestamp = parse_time(timestamp, time_format, time_name or "")
+                except BadRecord as exc:
+                    bad(line, str(exc))
+                    continue
+                ingest(key, (line, text), timestamp)
+                ingested += 1
+                if progress is not None and not ingested & (_PROGRESS_EVERY - 1):
+                    progress()
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+            raise self._read_error(line + 1, exc) from None
+        loaded.ingested = ingested
+
+    def _load_csv(
+        self,
+        ingest: Ingest,
+        fields: Fields,
+        bad: Callable[[int, str], None],
+        progress: Callable[[], None] | None,
+        loaded: Loaded,
+    ) -> None:
+        reader = csv.reader(self._lines)
+        try:
+            try:
+                header = next(reader)
+            except StopIteration:
+                return  # an empty file: no records
+            except csv.Error as exc:
+                raise SourceError(self.name, 1, f"bad CSV header: {exc}") from None
+            if not all(map(str.isascii, header)):
+                try:
+                    _check_utf8("".join(header))
+                except BadRecord as exc:
+                    raise SourceError(self.name, reader.line_num, str(exc)) from None
+            duplicates = sorted({name for name in header if header.count(name) > 1})
+            if duplicates:
+                raise SourceError(
+                    self.name, reader.line_num, f"duplicate column(s) in the header: {duplicates}"
+                )
+            self.header = header
+            get_key = self._column(fields.key, "--key", reader.line_num)
+            get_time = (
+                self._column(fields.time, "--time", reader.line_num)
+                if fields.time is not None
+                else None
+            )
+            key_name, time_name, time_format = fields.key, fields.time or "", fields.time_format
+            width = len(header)
+            ingested = 0
+            start = reader.line_num + 1  # the line the next row starts on
+            last_text, last_time = "", 0  # many rows repeat the previous row's time
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    bad(start, f"not valid CSV: {exc}")
+                    start = reader.line_num + 1
+                    continue
+                line, start = start, reader.line_num + 1
+                if len(row) != width:
+                    if not row:
+                        continue  # a blank line
+                    bad(line, f"{len(row)} fields where the header has {width}")
+                    continue
+                cells = tuple(row)
+                try:
+                    if not all(map(str.isascii, cells)):
+                        _check_utf8("".join(cells))
+                    key = get_key(cells)
+                    if not key:
+                        key = _checked_key(key, key_name)
+                    if get_time is None:
+                        timestamp = line
+                    else:
+                        text = get_time(cells)
+                        if text == last_text and text:
+                            timestamp = last_time
+                        elif time_format is None and text.isdigit() and text.isascii():
+                            timestamp = int(text)
+                        else:
+                            timestamp = parse_time(text, time_format, time_name)
+                        last_text, last_time = text, timestamp
+                except BadRecord as exc:
+                    bad(line, str(exc))
+                    continue
+                ingest(key, (line, cells), timestamp)
+                ingested += 1
+                if progress is not None and not ingested & (_PROGRESS_EVERY - 1):
+                    progress()
+            loaded.ingested = ingested
+        except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+            raise self._read_error(reader.line_num + 1, exc) from None
+
+    def _column(self, name: str, option: str, line: int) -> Callable[[tuple[str, ...]], str]:
+        getter = _csv_getter(name, self.header)
+        if getter is None:
+            columns = ", ".join(self.header)
+            raise SourceError(
+                self.name,
+                line,
+                f"no column {name!r} in the header (pick one with {option}: "
+                f"{_short(columns, 200)})",
+            )
+        return getter
+
+    # -- the way out -----------------------------------------------------------------------------
+
+    def to_object(self, raw: Raw) -> dict[str, Any]:
+        """Return a record as an object: a JSON line parsed, a CSV row as column -> string."""
+        if isinstance(raw, str):
+            record: dict[str, Any] = json.loads(raw)
+            return record
+        return dict(zip(self.header, raw, strict=True))
+
+    def to_json(self, raw: Raw) -> str:
+        """Return a record as one line of JSON: a JSON line exactly as read, a CSV row as an object
+        of strings in column order."""
+        if isinstance(raw, str):
+            return raw.strip()
+        return json.dumps(dict(zip(self.header, raw, strict=True)), ensure_ascii=False)
+
+
+def _json_error(exc: ValueError) -> str:
+    message = getattr(exc, "msg", None) or str(exc)
+    column = getattr(exc, "colno", None)
+    return f"{message} (column {column})" if column is not None else message
+
+
+def _format_of(path: str, input_format: str | None) -> Format:
+    if input_format is not None:
+        if input_format not in FORMATS:
+            raise SourceError(path, None, f"unknown input format {input_format!r}")
+        return "csv" if input_format == "csv" else "jsonl"
+    if path == "-":
+        return "jsonl"
+    name = path.lower().removesuffix(".gz")
+    if name.endswith((".jsonl", ".ndjson")):
+        return "jsonl"
+    if name.endswith(".csv"):
+        return "csv"
+    raise SourceError(
+        path,
+        None,
+        "cannot tell the format from the file name (expected .jsonl, .ndjson or .csv, "
+        "optionally .gz); name it with --input-format jsonl|csv",
+    )
+
+
+@contextmanager
+def open_source(path: str, input_format: str | None = None) -> Iterator[Source]:
+    """Open *path* (``-`` for stdin) for streaming and yield it as a :class:`Source`.
+
+    The format comes from the name (``.jsonl``/``.ndjson``, ``.csv``, either with ``.gz``) unless
+    *input_format* names it; stdin is JSON lines by default. Text is UTF-8 (a byte-order mark is
+    dropped); bytes that are not UTF-8 make that record bad.
+
+    Raises:
+        SourceError: the file cannot be opened, or its format cannot be told.
+    """
+    format = _format_of(path, input_format)
+    newline = "" if format == "csv" else None  # the csv module reads its own line endings
+    if path == "-":
+        stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
+        if stdin is None:
+            yield Source("<stdin>", sys.stdin, format)
+            return
+        text = io.TextIOWrapper(
+            stdin, encoding="utf-8-sig", errors="surrogateescape", newline=newline
+        )
+        try:
+            yield Source("<stdin>", text, format)
+        finally:
+            text.detach()  # leave sys.stdin usable
+        return
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 (closed below, after the caller is done)
+    except OSError as exc:
+        raise SourceError(path, None, exc.strerror or str(exc)) from None
+    try:
+        size: int | None
+        try:
+            size = raw.seek(0, io.SEEK_END)
+            raw.seek(0)
+        except OSError:  # a pipe
+            size = None
+        binary: io.BufferedIOBase | gzip.GzipFile = raw
+        if path.lower().endswith(".gz"):
+            binary = gzip.GzipFile(fileobj=raw, mode="rb")
+        text = io.TextIOWrapper(
+            binary,
+            encoding="utf-8-sig",
+            errors="surrogateescape",
+            newline=newline,
+        )
+        with text:
+            yield Source(path, text, format, position=raw.tell, size=size)
+    finally:
+        raw.close()
