@@ -1,11 +1,9 @@
-"""The seed service's API, ``logger_service``, on top of :class:`~cowlog.EventLog`.
+"""The seed service's API, ``logger_service``, on top of [`EventLog`][cowlog.EventLog].
 
-Switch by changing one import::
-
-    from cowlog.compat import logger_service
+Switch by changing one import: ``from cowlog.compat import logger_service``.
 
 The class keeps the seed's name, constructor and methods; every call is delegated to one
-:class:`~cowlog.EventLog`, so the shim has the log's guarantees and none of the seed's defects
+[`EventLog`][cowlog.EventLog], so the shim has the log's guarantees and none of the seed's defects
 (no copy limits, no data races, no O(n) copies under a lock). Where cowlog's rules differ from what
 the seed did, the rules win; docs/compat.md lists each difference. Nothing here keeps state of its
 own: the shim is a name for a log.
@@ -24,7 +22,7 @@ __all__ = ["logger_service"]
 
 
 class logger_service:  # the seed's name, kept so that switching is a one-line import change
-    """A drop-in for the seed's ``logger_service``, built on one :class:`~cowlog.EventLog`.
+    """A drop-in for the seed's ``logger_service``, built on one [`EventLog`][cowlog.EventLog].
 
     Any number of threads may call any method at any time. ``ingest`` is linearizable;
     ``replay`` and ``shortlog`` each read one O(1), lock-free snapshot taken when they are called,
@@ -32,15 +30,16 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
 
     Args:
         clock: the timestamp of an event ingested with ``timestamp=None`` (the seed stored
-            ``None``); must return an ``int``. Default: :func:`time.time_ns`.
+            ``None``); must return an ``int``. Default: `time.time_ns()`.
 
-    >>> service = logger_service()
-    >>> service.ingest("disk", "full", 10)
-    >>> service.ingest("disk", "ok", 15)
-    >>> list(service.replay())
-    [Event(timestamp=10, key='disk', value='full'), Event(timestamp=15, key='disk', value='ok')]
-    >>> [(ts, key, value) for ts, key, value in service.shortlog()]
-    [(15, 'disk', 'ok')]
+    Examples:
+        >>> service = logger_service()
+        >>> service.ingest("disk", "full", 10)
+        >>> service.ingest("disk", "ok", 15)
+        >>> list(service.replay())
+        [Event(timestamp=10, key='disk', value='full'), Event(timestamp=15, key='disk', value='ok')]
+        >>> [(ts, key, value) for ts, key, value in service.shortlog()]
+        [(15, 'disk', 'ok')]
     """
 
     __slots__ = ("_log",)
@@ -53,28 +52,32 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
 
     @property
     def log(self) -> EventLog[Hashable, Any]:
-        """The :class:`~cowlog.EventLog` behind the shim, for code that migrates step by step.
+        """The [`EventLog`][cowlog.EventLog] behind the shim, for code that migrates step by step.
 
-        Use it to read a replay and a shortlog from one instant (``service.log.snapshot()``), to
-        replay from an offset, or to look up one key with ``latest``.
+        O(1). Use it to read a replay and a shortlog from one instant
+        (``service.log.snapshot()``), to replay from an offset, or to look up one key with
+        ``latest``.
 
-        >>> service = logger_service()
-        >>> service.ingest("a", 1, 5)
-        >>> service.log.latest("a")
-        Event(timestamp=5, key='a', value=1)
+        Examples:
+            >>> service = logger_service()
+            >>> service.ingest("a", 1, 5)
+            >>> service.log.latest("a")
+            Event(timestamp=5, key='a', value=1)
         """
         return self._log
 
     def ingest(self, key: Hashable, value: Any, timestamp: int | None) -> None:
         """Append one event, with the seed's positional order ``(key, value, timestamp)``.
 
-        Amortized O(1); thread-safe and linearizable (see :meth:`cowlog.EventLog.ingest`). Unlike
-        the seed, ``timestamp=None`` takes the clock's value, and bad input changes nothing.
+        Amortized O(1); thread-safe and linearizable (see
+        [`EventLog.ingest`][cowlog.EventLog.ingest]). Unlike the seed, ``timestamp=None`` takes the
+        clock's value, and bad input changes nothing.
 
-        >>> service = logger_service(clock=lambda: 7)
-        >>> service.ingest("boot", "ok", None)
-        >>> list(service.replay())
-        [Event(timestamp=7, key='boot', value='ok')]
+        Examples:
+            >>> service = logger_service(clock=lambda: 7)
+            >>> service.ingest("boot", "ok", None)
+            >>> list(service.replay())
+            [Event(timestamp=7, key='boot', value='ok')]
 
         Raises:
             TypeError: *timestamp* is not an int or None (a float or ``bool`` is refused), or *key*
@@ -89,12 +92,13 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
         called (the seed copied the log when the iterator was first advanced): events ingested later
         are not yielded. Abandoning the iterator costs nothing.
 
-        >>> service = logger_service()
-        >>> service.ingest("a", 1, 1)
-        >>> events = service.replay()
-        >>> service.ingest("b", 2, 2)
-        >>> [key for _, key, _ in events]
-        ['a']
+        Examples:
+            >>> service = logger_service()
+            >>> service.ingest("a", 1, 1)
+            >>> events = service.replay()
+            >>> service.ingest("b", 2, 2)
+            >>> [key for _, key, _ in events]
+            ['a']
         """
         return self._log.replay()
 
@@ -106,11 +110,12 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
         would show them (the seed listed keys in order of first appearance). O(k log n) for k keys;
         lock-free.
 
-        >>> service = logger_service()
-        >>> service.ingest("cpu", "hot", 5)
-        >>> service.ingest("disk", "full", 3)
-        >>> service.ingest("cpu", "tie", 5)
-        >>> [(key, value) for _, key, value in service.shortlog()]
-        [('disk', 'full'), ('cpu', 'tie')]
+        Examples:
+            >>> service = logger_service()
+            >>> service.ingest("cpu", "hot", 5)
+            >>> service.ingest("disk", "full", 3)
+            >>> service.ingest("cpu", "tie", 5)
+            >>> [(key, value) for _, key, value in service.shortlog()]
+            [('disk', 'full'), ('cpu', 'tie')]
         """
         return self._log.shortlog()
