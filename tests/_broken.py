@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 Record = tuple[int, Any, Any]
@@ -83,7 +83,8 @@ class ListLog:
 
     snapshot_class: type[ListSnapshot] = ListSnapshot
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], int] = time.time_ns) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._events: list[Record] = []
         self._state: tuple[int, dict[Any, int]] = (0, {})
@@ -120,7 +121,7 @@ class ListLog:
         _hashable(key)
         with self._lock:
             size = self._load()[0]
-            record = (time.time_ns() if stamp is None else stamp, key, value)
+            record = (self._clock() if stamp is None else stamp, key, value)
             index = self._append(size, [record])
             self._publish(size + 1, index)  # publish last
         return record
@@ -145,7 +146,7 @@ class ListLog:
         batch = self._validate(items)
         with self._lock:
             size = self._load()[0]
-            now = time.time_ns()
+            now = self._clock()
             records = [(now if t is None else t, k, v) for k, v, t in batch]
             index = self._append(size, records)
             self._publish(size + len(records), index)
@@ -195,8 +196,8 @@ class TornPublication(ListLog):
     here, as in real code, the index is computed between them.)
     """
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, clock: Callable[[], int] = time.time_ns) -> None:
+        super().__init__(clock=clock)
         self._size, self._index = 0, {}
 
     def _load(self) -> tuple[int, dict[Any, int]]:
@@ -226,7 +227,7 @@ class UnlockedWriter(ListLog):
         stamp = _timestamp(timestamp)
         _hashable(key)
         size = self._load()[0]
-        record = (time.time_ns() if stamp is None else stamp, key, value)
+        record = (self._clock() if stamp is None else stamp, key, value)
         index = self._append(size, [record])
         self._publish(size + 1, index)
         return record
@@ -338,8 +339,8 @@ class LatestIsLastIngested(ListLog):
 class LenCountsCalls(ListLog):
     """len(log) counts ingest calls: a batch counts as one."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, clock: Callable[[], int] = time.time_ns) -> None:
+        super().__init__(clock=clock)
         self._calls = 0
 
     def __len__(self) -> int:
@@ -387,7 +388,7 @@ class LockHeldAfterError(ListLog):
         stamp = _timestamp(timestamp)
         self._lock.acquire()
         size = self._state[0]
-        record = (time.time_ns() if stamp is None else stamp, key, value)
+        record = (self._clock() if stamp is None else stamp, key, value)
         index = self._append(size, [record])  # a key whose __eq__ raises escapes here
         self._state = (size + 1, index)
         self._lock.release()
@@ -403,7 +404,7 @@ class PublishesBeforeWriting(ListLog):
         with self._lock:
             size, index = self._load()
             del self._events[size:]
-            record = (time.time_ns() if stamp is None else stamp, key, value)
+            record = (self._clock() if stamp is None else stamp, key, value)
             index = dict(index)
             current = index.get(key)
             if current is None or record[0] >= self._events[current][0]:
