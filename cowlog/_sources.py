@@ -341,7 +341,7 @@ class Source:
                 except ValueError as exc:
                     if text.isspace() or not text:
                         continue  # a blank line: nothing to ingest
-                    bad(line, f"not valid JSON: {_json_error(exc)}")
+                    bad(line, f"not valid JSON: {_json_error(exc, text)}")
                     continue
                 if type(record) is not dict:
                     bad(line, f"not a JSON object but {_json_kind(record)}")
@@ -486,10 +486,12 @@ class Source:
         return json.dumps(dict(zip(self.header, raw, strict=True)), ensure_ascii=False)
 
 
-def _json_error(exc: ValueError) -> str:
+def _json_error(exc: ValueError, text: str) -> str:
     message = getattr(exc, "msg", None) or str(exc)
-    column = getattr(exc, "colno", None)
-    return f"{message} (column {column})" if column is not None else message
+    position = getattr(exc, "pos", None)  # within this one line; past its end at most
+    if not isinstance(position, int):
+        return message
+    return f"{message} (column {min(position, len(text.rstrip())) + 1})"
 
 
 def _format_of(path: str, input_format: str | None) -> Format:

@@ -22,6 +22,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -433,7 +434,7 @@ _TEMPLATES = [
     ("auth.login", "user{n} logged in from 10.0.{ms}.7"),
     ("auth.failed", "failed login for user{n} from 10.0.{ms}.9"),
     ("queue.enqueue", "job {n} enqueued on queue emails"),
-    ("queue.retry", "job {n} retry {ms} of 5"),
+    ("queue.retry", "job {n} failed; retrying in {ms} s"),
     ("disk.usage", "/var volume at {ms}% ({n} MB free)"),
     ("gc.pause", "gc pause {ms} ms, heap {n} MB"),
     ("deploy", "release r{n} rolled out to {ms} hosts"),
@@ -627,14 +628,14 @@ def _demo_results(
     from rich.table import Table
 
     shortlog = Table(title="shortlog: the latest event of each type", title_justify="left")
-    shortlog.add_column("time", justify="right")
-    shortlog.add_column("type", style="bold cyan")
-    shortlog.add_column("summary", overflow="ellipsis", no_wrap=True)
+    shortlog.add_column("time (UTC)" if args.file is None else "time", no_wrap=True)
+    shortlog.add_column("type", style="bold cyan", no_wrap=True)
+    shortlog.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
     for event in snap.shortlog():
         value = event.value
         text = value.get("message") if isinstance(value, dict) else None
         summary = text if isinstance(text, str) else json.dumps(value, ensure_ascii=False)
-        shortlog.add_row(str(event.timestamp), str(event.key), summary)
+        shortlog.add_row(_demo_time(event.timestamp, args), str(event.key), summary)
     out.print(shortlog)
 
     latencies = sorted(latency for stats in readers for latency in stats.latencies)
@@ -657,6 +658,13 @@ def _demo_results(
     rates.add_row("event types", f"{shortlog.row_count:,}")
     rates.add_row("elapsed", f"{elapsed:.1f} s")
     out.print(rates)
+
+
+def _demo_time(timestamp: int, args: argparse.Namespace) -> str:
+    if args.file is not None:  # a file's times: in whatever unit the file uses
+        return str(timestamp)
+    moment = datetime.fromtimestamp(timestamp / 1000, UTC)  # the generated log's milliseconds
+    return moment.strftime("%H:%M:%S.%f")[:-3]
 
 
 # -- bench ---------------------------------------------------------------------------------------
