@@ -1,0 +1,456 @@
+"""The ``cowlog`` command, end to end, on the real logs and on every kind of bad input.
+
+The model is plain Python: read the file with ``json``/``csv`` into a list of records, apply the
+shortlog rule (greatest time, ties to the later line, survivors in log order), print each record.
+Most tests call ``main()`` in-process for speed; a few run the installed command in a subprocess.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _model import shortlog_by_rule
+
+import cowlog.cli
+from cowlog.cli import main
+
+DATA = Path(__file__).parent / "data" / "loghub"
+JSONL = sorted(DATA.glob("*.jsonl"))
+CSV = sorted(DATA.glob("*.log_structured.csv"))
+SYSTEMS = [path.name.split("_")[0] for path in JSONL]
+
+# How each loghub CSV's own Date/Time columns read as a time (docs/cli.md gives the same table).
+TIME_FORMATS = {
+    "Apache": ("Time", "%a %b %d %H:%M:%S %Y"),
+    "HDFS": ("Date+Time", "%y%m%d %H%M%S"),
+    "HealthApp": ("Time", "%Y%m%d-%H:%M:%S:%f"),
+    "OpenSSH": ("Date+Day+Time", "%b %d %H:%M:%S"),
+    "Spark": ("Date+Time", "%y/%m/%d %H:%M:%S"),
+    "Zookeeper": ("Date+Time", "%Y-%m-%d %H:%M:%S,%f"),
+}
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def cowlog_main(capsys: pytest.CaptureFixture[str]) -> Run:
+    """Call main() in-process; return (exit status, stdout, stderr)."""
+
+    def run(*argv: str | Path) -> tuple[int, str, str]:
+        status = main([str(arg) for arg in argv])
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
+
+
+def cowlog_process(*argv: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m cowlog`` as a separate process, the way a user runs the command."""
+    return subprocess.run(
+        [sys.executable, "-m", "cowlog", *map(str, argv)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+
+
+# -- the model -----------------------------------------------------------------------------------
+
+
+def jsonl_records(path: Path) -> list[tuple[int, Any, str]]:
+    """(ts, key, the line as read) for every line of a JSON-lines file: the obvious way."""
+    records = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            records.append((row["ts"], row["key"], line.strip()))
+    return records
+
+
+def csv_records(path: Path, key: str, time: Callable[[dict[str, str]], int]) -> list[Any]:
+    """(time, key, the row as a JSON object of strings) for every row of a CSV file."""
+    with path.open(newline="", encoding="utf-8") as rows:
+        return [
+            (time(row), row[key], json.dumps(row, ensure_ascii=False))
+            for row in csv.DictReader(rows)
+        ]
+
+
+def printed(records: list[Any]) -> str:
+    return "".join(text + "\n" for _, _, text in records)
+
+
+# -- shortlog and replay on the real logs --------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", JSONL, ids=lambda p: p.stem)
+def test_shortlog_of_real_jsonl_prints_the_models_survivors_as_read(
+    cowlog_main: Run, path: Path
+) -> None:
+    status, out, err = cowlog_main("shortlog", path, "--format", "jsonl")
+    assert (status, err) == (0, "")
+    assert out == printed(shortlog_by_rule(jsonl_records(path)))
+
+
+@pytest.mark.parametrize("since", [0, 1, 1000, 1999, 2000, 5000])
+@pytest.mark.parametrize("path", JSONL[:2], ids=lambda p: p.stem)
+def test_replay_of_real_jsonl_prints_every_record_from_offset_since(
+    cowlog_main: Run, path: Path, since: int
+) -> None:
+    status, out, _ = cowlog_main("replay", path, "--since", since, "--format", "jsonl")
+    assert status == 0
+    assert out == printed(jsonl_records(path)[since:])
+
+
+@pytest.mark.parametrize("path", CSV, ids=lambda p: p.stem)
+def test_shortlog_of_published_csv_by_line_id_matches_model(cowlog_main: Run, path: Path) -> None:
+    status, out, _ = cowlog_main(
+        "shortlog", path, "--key", "EventId", "--time", "LineId", "--format", "jsonl"
+    )
+    model = shortlog_by_rule(csv_records(path, "EventId", lambda row: int(row["LineId"])))
+    assert status == 0
+    assert out == printed(model)
+    # by line number, the last row of each event type survives
+    assert len(model) == len({row[1] for row in csv_records(path, "EventId", lambda r: 0)})
+
+
+@pytest.mark.parametrize("system", SYSTEMS)
+def test_shortlog_of_csv_with_its_own_times_picks_the_same_lines_as_the_jsonl(
+    cowlog_main: Run, system: str
+) -> None:
+    """The documented --time/--time-format recipe per system reads times as the JSONL has them."""
+    time_field, time_format = TIME_FORMATS[system]
+    status, out, err = cowlog_main(
+        "shortlog",
+        DATA / f"{system}_2k.log_structured.csv",
+        *("--key", "EventId", "--time", time_field, "--time-format", time_format),
+        *("--format", "jsonl"),
+    )
+    assert (status, err) == (0, "")
+    from_csv = [int(json.loads(line)["LineId"]) for line in out.splitlines()]
+    model = shortlog_by_rule(jsonl_records(DATA / f"{system}_2k.jsonl"))
+    assert from_csv == [json.loads(text)["line"] for _, _, text in model]
+
+
+def test_nested_key_field_reaches_into_the_value(cowlog_main: Run) -> None:
+    path = DATA / "HDFS_2k.jsonl"
+    status, out, _ = cowlog_main("shortlog", path, "--key", "value.Component", "--format", "jsonl")
+    records = [(ts, json.loads(text)["value"]["Component"], text) for ts, _, text in
+               jsonl_records(path)]  # fmt: skip
+    assert status == 0
+    assert out == printed(shortlog_by_rule(records))
+
+
+def test_no_time_keeps_the_last_record_of_each_type(cowlog_main: Run) -> None:
+    path = DATA / "Zookeeper_2k.jsonl"  # out of time order: some last lines are not the latest
+    status, out, _ = cowlog_main("shortlog", path, "--no-time", "--format", "jsonl")
+    by_line = [(line, key, text) for line, (_, key, text) in enumerate(jsonl_records(path))]
+    assert status == 0
+    assert out == printed(shortlog_by_rule(by_line))
+    assert out != printed(shortlog_by_rule(jsonl_records(path)))
+
+
+def test_output_is_jsonl_when_stdout_is_not_a_terminal(cowlog_main: Run) -> None:
+    path = DATA / "Spark_2k.jsonl"
+    status, out, _ = cowlog_main("shortlog", path)
+    assert status == 0
+    assert out == printed(shortlog_by_rule(jsonl_records(path)))
+
+
+def test_table_shows_offset_line_time_type_and_message(cowlog_main: Run) -> None:
+    path = DATA / "HDFS_2k.jsonl"
+    records = jsonl_records(path)
+    status, out, err = cowlog_main("shortlog", path, "--format", "table")
+    assert status == 0
+    rows = [line.split() for line in out.splitlines() if line.strip().split()[:1] != ["offset"]]
+    rows = [row for row in rows if row and row[0].isdigit()]
+    survivors = shortlog_by_rule(records)
+    offsets = [records.index(record) for record in survivors]
+    assert [int(row[0]) for row in rows] == offsets
+    assert [int(row[1]) for row in rows] == [offset + 1 for offset in offsets]  # no blank lines
+    assert [int(row[2]) for row in rows] == [ts for ts, _, _ in survivors]
+    assert [row[3] for row in rows] == [key for _, key, _ in survivors]
+    content = json.loads(survivors[0][2])["value"]["Content"]
+    assert " ".join(rows[0][4:]).rstrip("…") in content
+    assert f"{len(survivors)} event types, latest of 2,000 events" in err
+
+
+def test_replay_table_numbers_offsets_from_since(cowlog_main: Run) -> None:
+    status, out, _ = cowlog_main("replay", DATA / "Zookeeper_2k.jsonl", "--since", 1995,
+                                 "--format", "table")  # fmt: skip
+    offsets = [int(line.split()[0]) for line in out.splitlines() if line.split()[:1] != []
+               and line.split()[0].isdigit()]  # fmt: skip
+    assert (status, offsets) == (0, [1995, 1996, 1997, 1998, 1999])
+
+
+def test_blank_lines_are_skipped_and_take_no_offset(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('\n{"key": "a", "ts": 1}\n\n{"key": "b", "ts": 1}\n')
+    status, out, _ = cowlog_main("replay", path, "--since", 1, "--format", "jsonl")
+    assert (status, out) == (0, '{"key": "b", "ts": 1}\n')
+
+
+def test_gzipped_input_reads_like_the_plain_file(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "Spark.jsonl.gz"
+    path.write_bytes(gzip.compress((DATA / "Spark_2k.jsonl").read_bytes()))
+    assert cowlog_main("shortlog", path, "--format", "jsonl") == cowlog_main(
+        "shortlog", DATA / "Spark_2k.jsonl", "--format", "jsonl"
+    )
+
+
+# -- the installed command -----------------------------------------------------------------------
+
+
+def test_installed_command_shortlog_of_real_jsonl_matches_model() -> None:
+    path = DATA / "Zookeeper_2k.jsonl"
+    done = cowlog_process("shortlog", path)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == printed(shortlog_by_rule(jsonl_records(path)))
+
+
+def test_installed_command_replay_of_real_csv_matches_model() -> None:
+    path = DATA / "OpenSSH_2k.log_structured.csv"
+    done = cowlog_process("replay", path, "--key", "EventId", "--time", "LineId", "--since", 10)
+    assert done.returncode == 0
+    model = csv_records(path, "EventId", lambda row: int(row["LineId"]))
+    assert done.stdout == printed(model[10:])
+
+
+def test_console_script_is_installed_and_runs() -> None:
+    script = Path(sys.executable).parent / "cowlog"
+    if not script.exists():
+        pytest.skip("cowlog is not installed as a console script beside this interpreter")
+    path = DATA / "HealthApp_2k.jsonl"
+    done = subprocess.run(
+        [str(script), "shortlog", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0
+    assert done.stdout == printed(shortlog_by_rule(jsonl_records(path)))
+
+
+def test_dash_reads_json_lines_from_stdin() -> None:
+    text = (DATA / "Apache_2k.jsonl").read_text(encoding="utf-8")
+    done = cowlog_process("shortlog", "-", stdin=text)
+    assert done.returncode == 0
+    assert done.stdout == printed(shortlog_by_rule(jsonl_records(DATA / "Apache_2k.jsonl")))
+
+
+def test_bad_line_on_stdin_is_located_as_stdin() -> None:
+    done = cowlog_process("replay", "-", stdin='{"key": "a", "ts": 1}\n{"key": "a"}\n')
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == "<stdin>:2: no field 'ts'\n"
+
+
+def test_closed_pipe_ends_quietly_without_a_traceback() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cowlog", "replay", str(DATA / "HDFS_2k.jsonl")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`: 700 kB of output cannot fit the pipe
+    err = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "Traceback" not in err
+    assert process.returncode in (0, 1)
+
+
+# -- bad input -----------------------------------------------------------------------------------
+
+GOOD = '{"key": "ok", "ts": 1}\n'
+BAD_LINES = {
+    "malformed JSON": ('{"key": "a", "ts": 1', "not valid JSON: Expecting ',' delimiter"),
+    "not an object": ('["a", 1]', "not a JSON object but an array"),
+    "missing key field": ('{"ts": 1}', "no field 'key'"),
+    "missing time field": ('{"key": "a"}', "no field 'ts'"),
+    "unparseable time": ('{"key": "a", "ts": "noon-ish"}', "time field 'ts': cannot read"),
+    "bool time": ('{"key": "a", "ts": true}', "time field 'ts' is a boolean (true)"),
+    "float time": ('{"key": "a", "ts": 1.5}', "time field 'ts' is a float (1.5)"),
+    "null time": ('{"key": "a", "ts": null}', "time field 'ts' is null"),
+    "object key": ('{"key": {"a": 1}, "ts": 1}', "key field 'key' is an object"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_LINES)
+def test_bad_record_exits_2_with_one_located_line_and_no_output(
+    cowlog_main: Run, tmp_path: Path, kind: str
+) -> None:
+    line, message = BAD_LINES[kind]
+    path = tmp_path / "log.jsonl"
+    path.write_text(GOOD + GOOD + line + "\n" + GOOD)
+    status, out, err = cowlog_main("shortlog", path)
+    assert (status, out) == (2, "")
+    assert err.startswith(f"{path}:3: {message}")
+    assert err.count("\n") == 1 and err.endswith("\n")
+
+
+@pytest.mark.parametrize("kind", ["malformed JSON", "float time"])  # a process each: two kinds
+def test_bad_record_in_a_process_shows_no_traceback(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_text(GOOD + BAD_LINES[kind][0] + "\n")
+    done = cowlog_process("replay", path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"{path}:2: ") and done.stderr.count("\n") == 1
+
+
+def test_bad_csv_time_with_time_format_is_located(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("LineId,Time,EventId\n1,10:00:00,E1\n2,ten past,E1\n")
+    status, out, err = cowlog_main(
+        "shortlog", path, "--key", "EventId", "--time", "Time", "--time-format", "%H:%M:%S"
+    )
+    assert (status, out) == (2, "")
+    assert err == f"{path}:3: time field 'Time': 'ten past' does not match --time-format " \
+        "'%H:%M:%S'\n"  # fmt: skip
+
+
+def test_csv_without_the_default_key_column_says_which_columns_exist(cowlog_main: Run) -> None:
+    path = DATA / "HDFS_2k.log_structured.csv"
+    status, _, err = cowlog_main("shortlog", path)
+    assert status == 2
+    assert err.startswith(f"{path}:1: no column 'key' in the header (pick one with --key: LineId")
+
+
+def test_missing_file_is_one_line_and_exit_2(cowlog_main: Run, tmp_path: Path) -> None:
+    status, out, err = cowlog_main("shortlog", tmp_path / "nowhere.jsonl")
+    assert (status, out) == (2, "")
+    assert err == f"{tmp_path / 'nowhere.jsonl'}: No such file or directory\n"
+
+
+def test_missing_file_in_a_process_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = cowlog_process("replay", tmp_path / "nowhere.jsonl")
+    assert done.returncode == 2
+    assert done.stderr == f"{tmp_path / 'nowhere.jsonl'}: No such file or directory\n"
+
+
+@pytest.mark.parametrize("since", ["-1", "ten", "1.5", ""])
+def test_bad_since_is_a_usage_error(cowlog_main: Run, since: str) -> None:
+    status, out, err = cowlog_main("replay", DATA / "HDFS_2k.jsonl", "--since", since)
+    assert (status, out) == (2, "")
+    assert f"argument --since: must be an integer >= 0, got {since!r}" in err
+    assert "Traceback" not in err
+
+
+def test_since_past_the_end_prints_nothing(cowlog_main: Run) -> None:
+    assert cowlog_main("replay", DATA / "HDFS_2k.jsonl", "--since", 10**9) == (0, "", "")
+
+
+def test_skip_bad_skips_every_kind_and_reports_the_count(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    good = [f'{{"key": "k{i % 3}", "ts": {i % 5}, "n": {i}}}' for i in range(30)]
+    lines: list[str] = []
+    for i, text in enumerate(good):
+        lines.append(text)
+        if i < len(BAD_LINES):
+            lines.append(list(BAD_LINES.values())[i][0])
+    path.write_text("\n".join(lines) + "\n")
+    status, out, err = cowlog_main("shortlog", path, "--skip-bad")
+    records = [(json.loads(text)["ts"], json.loads(text)["key"], text) for text in good]
+    assert status == 0
+    assert out == printed(shortlog_by_rule(records))
+    assert err == (
+        f"cowlog: skipped {len(BAD_LINES)} bad records; the first: {path}:2: not valid JSON: "
+        "Expecting ',' delimiter (column 21)\n"
+    )
+
+
+def test_skip_bad_with_nothing_bad_reports_nothing(cowlog_main: Run) -> None:
+    status, _, err = cowlog_main("shortlog", DATA / "HDFS_2k.jsonl", "--skip-bad")
+    assert (status, err) == (0, "")
+
+
+# -- help, rich, demo, bench ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["shortlog"], ["replay"], ["demo"], ["bench"]])
+def test_every_command_has_help(cowlog_main: Run, command: list[str]) -> None:
+    status, out, _ = cowlog_main(*command, "--help")
+    assert status == 0
+    assert out.startswith(f"usage: cowlog {' '.join(command)}".rstrip())
+
+
+def test_no_command_is_a_usage_error(cowlog_main: Run) -> None:
+    status, _, err = cowlog_main()
+    assert status == 2 and "required: COMMAND" in err
+
+
+def test_table_without_rich_says_how_to_install_it(
+    cowlog_main: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "rich", None)  # import rich now raises ImportError
+    status, out, err = cowlog_main("shortlog", DATA / "HDFS_2k.jsonl", "--format", "table")
+    assert (status, out) == (2, "")
+    assert err == "cowlog: this needs rich: pip install 'cowlog[cli]' (or use --format jsonl)\n"
+    assert cowlog_main("demo", "--seconds", "0.1")[0] == 2
+
+
+def test_jsonl_output_works_without_rich(cowlog_main: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "rich", None)
+    path = DATA / "HDFS_2k.jsonl"
+    status, out, _ = cowlog_main("shortlog", path, "--format", "jsonl")
+    assert (status, out) == (0, printed(shortlog_by_rule(jsonl_records(path))))
+
+
+@pytest.mark.timeout(60)
+def test_demo_runs_writers_and_readers_and_reports_consistency(cowlog_main: Run) -> None:
+    """Two writers and two readers share one log for half a second.
+
+    Every reader checks each snapshot against itself (size never shrinks, the last 50 events are
+    the snapshot's last, one shortlog event per type that latest() agrees with) and the final
+    shortlog is checked against a plain-Python model; a broken log would make the demo exit 1.
+    """
+    status, out, _ = cowlog_main("demo", "--seconds", "0.5", "--writers", "2", "--readers", "2")
+    assert status == 0, out
+    assert "consistent: all" in out
+    ingested = next(line for line in out.splitlines() if "events ingested" in line)
+    assert int(ingested.split("│")[2].strip().replace(",", "")) > 0
+
+
+@pytest.mark.timeout(60)
+def test_demo_replays_a_real_log_file(cowlog_main: Run) -> None:
+    """One writer replays the Spark sample in laps while one reader reads; the log ends
+    consistent with the model, and its types are the file's."""
+    status, out, _ = cowlog_main(
+        "demo", DATA / "Spark_2k.jsonl", "--seconds", "0.3", "--writers", "1", "--readers", "1"
+    )
+    assert status == 0, out
+    assert "consistent: all" in out
+    assert "E22" in out  # one of the file's event types
+
+
+def test_demo_refuses_a_silly_duration(cowlog_main: Run) -> None:
+    status, _, err = cowlog_main("demo", "--seconds", "0")
+    assert status == 2 and "--seconds: must be between 0 and 600" in err
+
+
+def test_bench_calls_the_benchmark_runner_with_its_options(
+    cowlog_main: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cowlog._bench
+
+    calls: list[dict[str, Any]] = []
+
+    def fake_run(**options: Any) -> int:
+        calls.append(options)
+        return 7
+
+    monkeypatch.setattr(cowlog._bench, "run", fake_run)
+    assert cowlog_main("bench", "--quick", "--json", "out.json")[0] == 7
+    assert cowlog_main("bench")[0] == 7
+    assert calls == [{"quick": True, "json_path": "out.json"}, {"quick": False, "json_path": None}]
+
+
+def test_main_module_only_calls_main() -> None:
+    source = (Path(cowlog.cli.__file__).parent / "__main__.py").read_text()
+    assert "main()" in source and "import" in source
