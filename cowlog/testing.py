@@ -225,7 +225,7 @@ _timestamps = st.one_of(
 
 # -- the concurrent history -----------------------------------------------------------------------
 
-_TAG_BITS = 40  # a value tag is writer << _TAG_BITS | the writer's event number
+_TAG_BITS = 40  # a value tag is (writer + 1) << _TAG_BITS | the writer's event number
 
 
 @dataclass
@@ -259,7 +259,7 @@ class History:
     """Everything a concurrent run recorded, for :func:`check_history`.
 
     ``initial`` is the log's content before the threads started; each writer's events carry the
-    value ``writer << 40 | n`` (a unique tag), so the checker never has to search for an order.
+    value ``(writer + 1) << 40 | n`` (a unique tag), so the checker never searches for an order.
     """
 
     initial: list[Triple]
@@ -324,7 +324,7 @@ def _run(
 
     def write(writer: _Writer) -> None:
         # Build every argument first, so the timed loop does nothing but call the log.
-        base = writer.number << _TAG_BITS
+        base = (writer.number + 1) << _TAG_BITS
         keys, stamps = writer.keys, writer.timestamps
         calls: list[Any] = []
         for first, count in writer.ops:
@@ -349,8 +349,9 @@ def _run(
             writer.error = exc
             barrier.abort()
 
+    n_initial = len(initial)
     inside_batches = {
-        writer.number << _TAG_BITS | i
+        (writer.number + 1) << _TAG_BITS | i
         for writer in writers
         for first, count in writer.ops
         for i in range(first, first + count - 1)
@@ -380,7 +381,7 @@ def _run(
                     if not size:
                         continue
                     last = snap[-1]
-                    if last[2] in inside:
+                    if size > n_initial and last[2] in inside:
                         history.violations.append(
                             f"a snapshot of {size} events ends inside a batch, at {tuple(last)!r}"
                         )
@@ -466,7 +467,7 @@ def check_history(history: History, final: Sequence[Any]) -> None:
     for offset in range(n_initial, len(final)):
         timestamp, key, tag = final[offset]
         number, n = (
-            (tag >> _TAG_BITS, tag & ((1 << _TAG_BITS) - 1)) if type(tag) is int else (-1, -1)
+            ((tag >> _TAG_BITS) - 1, tag & ((1 << _TAG_BITS) - 1)) if type(tag) is int else (-1, -1)
         )
         if not (0 <= number < len(positions) and n < len(positions[number])):
             _fail(f"offset {offset} holds {final[offset]!r}, which no writer ingested")
