@@ -87,8 +87,14 @@ class FloorLog:
         return len(batch)
 
     def replay(self, since: int = 0) -> Iterator[Record]:
-        """Yield the records from offset *since* to the length at the call. O(1) to start."""
-        return islice(self._records, since, len(self._records))
+        """Yield the records from offset *since* to the length at the call.
+
+        O(1) to start from 0 (the list is only appended to, so iterating up to the length seen is
+        safe); from *since* > 0, a slice copy of the rest: a list cannot seek an iterator.
+        """
+        records = self._records
+        size = len(records)
+        return iter(records[since:size]) if since else islice(records, size)
 
     def shortlog(self) -> Iterator[Record]:
         """Yield each key's survivor in log order. O(k log k); copies the offsets under the lock."""
