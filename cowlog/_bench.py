@@ -239,7 +239,7 @@ def _reader_for(design: str, log: Any) -> Callable[[], None]:
     return read
 
 
-def bench_mixed(design: str, seconds: float, prefill: int) -> Results:
+def bench_mixed(design: str, seconds: float, prefill: int, writers: int = WRITERS) -> Results:
     """Run the mixed load on *design*; return writes/s, reads served and read latencies.
 
     Each reader has a tick every 2 ms from a common start. At a tick it starts one read (sleeping
@@ -254,10 +254,10 @@ def bench_mixed(design: str, seconds: float, prefill: int) -> Results:
     gc.collect()
     read = _reader_for(design, log)
     ticks = round(seconds / PERIOD)
-    barrier = threading.Barrier(WRITERS + READERS + 1)
+    barrier = threading.Barrier(writers + READERS + 1)
     stop = threading.Event()
     start_box = [0.0]
-    writes = [0] * WRITERS
+    writes = [0] * writers
     latencies: list[list[float]] = [[] for _ in range(READERS)]
     late_starts = [0] * READERS
     served = [0] * READERS
@@ -302,7 +302,7 @@ def bench_mixed(design: str, seconds: float, prefill: int) -> Results:
             # the next tick this reader can honour: ticks passed meanwhile are not served
             tick = max(tick + 1, int((end - start) / PERIOD) + 1)
 
-    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(WRITERS)]
+    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(writers)]
     threads += [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(READERS)]
     for thread in threads:
         thread.start()
@@ -315,6 +315,7 @@ def bench_mixed(design: str, seconds: float, prefill: int) -> Results:
         thread.join()
     all_latencies = sorted(x for mine in latencies for x in mine)
     return {
+        "writers": writers,
         "writes_per_s": sum(writes) / elapsed,
         "ticks": ticks * READERS,
         "reads": len(all_latencies) + sum(errors),
@@ -465,6 +466,7 @@ def _machine() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "gil_switch_interval_s": sys.getswitchinterval(),
+        "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
 
 
@@ -520,7 +522,7 @@ def _steps(config: Config) -> int:
         sum(config.ingest_repeats)
         + sum(config.keyed_repeats)
         + (config.growth_repeats + 1) * len(config.growth_sizes)
-        + 2
+        + 3
         + 6
     )
 
@@ -599,6 +601,14 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
             )
             _fresh()
             step(f"mixed load: {design}")
+        # The control: the same readers with no writer, to show how punctual this machine's
+        # scheduler is on its own (readers that wake late here are late for no reason of a log's).
+        note("mixed load: cowlog, readers only (control)")
+        results["mixed"]["cowlog, no writers"] = bench_mixed(
+            "cowlog", config.mixed_seconds, config.mixed_prefill, writers=0
+        )
+        _fresh()
+        step("mixed load: readers only")
         lap("mixed")
         note("memory")
         results["memory"] = bench_memory(config.memory_events, config.held_snapshots, step)
@@ -612,7 +622,8 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
     console.print(
         f"[bold]cowlog bench[/bold] ({results['mode']}): {machine['cpu']}, {machine['cores']} "
         f"cores, {machine['implementation']} {machine['python']}, GC on; "
-        f"{results['seconds']:.0f} s"
+        f"{results['seconds']:.0f} s; load average at start "
+        f"{', '.join(f'{x:.2f}' for x in machine['load_average_at_start'] or ())}"
     )
 
     table = Table(title="Single-thread ingest, 100 keys: us per event (min of runs)")
@@ -667,7 +678,7 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
     for design, row in results["mixed"].items():
         table.add_row(
             design,
-            f"{row['writes_per_s']:,.0f}",
+            f"{row['writes_per_s']:,.0f}" if row["writers"] else "-",
             f"{row['reads']:,}/{row['ticks']:,}",
             f"{row['served_share']:.1%}",
             f"{row['fast_share']:.1%}",
@@ -680,7 +691,8 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
     console.print(
         "served: reads that returned within 2 ms of their tick (waiting for the GIL included) / "
         "ticks; a tick missed while busy is not served. < 2 ms: reads whose call alone took under "
-        "2 ms / reads. Latencies: the call alone."
+        '2 ms / reads. Latencies: the call alone. "cowlog, no writers": the same readers alone, '
+        "a control for how punctually this machine wakes threads."
     )
 
     memory = results["memory"]
