@@ -1,9 +1,9 @@
 """Streaming readers for the ``cowlog`` command: JSON lines and CSV files into an EventLog.
 
 A source is read one line (or CSV row) at a time and never whole. Each record is ingested as
-``(key, (line, raw), timestamp)``: *raw* is the record as read (the line's text for JSON lines, the
-row's cells as a tuple of strings for CSV) and *line* its 1-based line number in the file, so the
-command can print the record exactly as read and say where it came from.
+``(key, raw, timestamp)``: *raw* is the record as read (the line's text for JSON lines, the row's
+cells as a tuple of strings for CSV), so the command can print it exactly as read.
+:meth:`Loaded.line_of` says which line of the file a log offset came from.
 
 Why the raw text and not the parsed object: a parsed JSON object is a tree of dicts the garbage
 collector must walk on every full collection, and holding a million of them made ``shortlog`` 5x
@@ -24,6 +24,7 @@ import json
 import re
 import sys
 import zlib
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,13 +45,14 @@ __all__ = [
 
 FORMATS = ("jsonl", "csv")
 Format = Literal["jsonl", "csv"]
-Ingest = Callable[[Any, Any, int], Any]
+IngestMany = Callable[[list[tuple[Any, Any, int]]], Any]
 Raw = str | tuple[str, ...]  # a JSON line's text, or a CSV row's cells
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 _SIGNED_DIGITS = re.compile(r"-?[0-9]+")
-_PROGRESS_EVERY = 1 << 14  # records between two progress callbacks (a power of two)
+_BATCH = 1 << 10  # records per ingest_many call (a power of two)
+_PROGRESS_EVERY = 1 << 14  # records between two progress callbacks (a multiple of _BATCH)
 
 
 class SourceError(Exception):
@@ -91,6 +93,21 @@ class Loaded:
     skipped: int = 0
     first_skipped: str | None = None
     skipped_lines: list[int] = field(default_factory=list)
+    # (offset, line) wherever a record's line is not the previous record's + 1: O(1) memory
+    # for a file without blank, bad or multi-line records
+    anchors: list[tuple[int, int]] = field(default_factory=list)
+
+    def line_of(self, offset: int) -> int:
+        """Return the 1-based line of the file where the record at log *offset* starts.
+
+        O(log a) for a lines that broke the count (blank, skipped or multi-line records).
+        """
+        anchors = self.anchors
+        index = bisect_right(anchors, (offset, sys.maxsize)) - 1
+        if index < 0:
+            return offset + 1
+        first_offset, line = anchors[index]
+        return line + offset - first_offset
 
 
 # -- time ----------------------------------------------------------------------------------------
@@ -275,16 +292,18 @@ class Source:
 
     def load(
         self,
-        ingest: Ingest,
+        ingest_many: IngestMany,
         fields: Fields,
         *,
         skip_bad: bool = False,
         progress: Callable[[], None] | None = None,
     ) -> Loaded:
-        """Ingest every record with ``ingest(key, (line, raw), timestamp)``; return the counts.
+        """Ingest every record as ``(key, raw, timestamp)``; return the counts and lines.
 
-        O(n) for n records, streaming: memory is whatever *ingest* keeps. *progress* is called
-        every 16,384 records.
+        The records go to *ingest_many* (say ``log.ingest_many``) in batches of 1,024, in file
+        order; a batch holds only good records, so it is never refused. O(n) for n records,
+        streaming: memory is whatever *ingest_many* keeps. *progress* is called every 16,384
+        records.
 
         Raises:
             SourceError: a bad record (unless *skip_bad*), a CSV header without the fields asked
@@ -307,11 +326,14 @@ class Source:
         gc.disable()
         try:
             if self.format == "csv":
-                self._load_csv(ingest, fields, bad, progress, loaded)
+                self._load_csv(ingest_many, fields, bad, progress, loaded)
             else:
-                self._load_jsonl(ingest, fields, bad, progress, loaded)
+                self._load_jsonl(ingest_many, fields, bad, progress, loaded)
         finally:
             if collecting:
+                # Without freeze, the first collection after enable() would walk every record
+                # allocated meanwhile (0.3 s for a million); they are long-lived: park them.
+                gc.freeze()
                 gc.enable()
         return loaded
 
@@ -321,7 +343,7 @@ class Source:
 
     def _load_jsonl(
         self,
-        ingest: Ingest,
+        ingest_many: IngestMany,
         fields: Fields,
         bad: Callable[[int, str], None],
         progress: Callable[[], None] | None,
@@ -331,8 +353,12 @@ class Source:
         key_name, time_name, time_format = fields.key, fields.time, fields.time_format
         get_key = _json_getter(key_name)
         get_time = _json_getter(time_name) if time_name is not None else None
+        batch: list[tuple[Any, Any, int]] = []
+        append = batch.append
+        anchors = loaded.anchors
         ingested = 0
         line = 0
+        shift = 1  # line - offset while no line breaks the count
         # the loop is written out flat, once: it is the command's whole cost beside parsing
         try:
             for line, text in enumerate(self._lines, 1):
@@ -367,17 +393,24 @@ class Source:
                 except BadRecord as exc:
                     bad(line, str(exc))
                     continue
-                ingest(key, (line, text), timestamp)
+                if line - ingested != shift:
+                    shift = line - ingested
+                    anchors.append((ingested, line))
+                append((key, text, timestamp))
                 ingested += 1
-                if progress is not None and not ingested & (_PROGRESS_EVERY - 1):
-                    progress()
+                if not ingested & (_BATCH - 1):  # a full batch
+                    ingest_many(batch)
+                    batch.clear()
+                    if progress is not None and not ingested & (_PROGRESS_EVERY - 1):
+                        progress()
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
             raise self._read_error(line + 1, exc) from None
+        ingest_many(batch)
         loaded.ingested = ingested
 
     def _load_csv(
         self,
-        ingest: Ingest,
+        ingest_many: IngestMany,
         fields: Fields,
         bad: Callable[[int, str], None],
         progress: Callable[[], None] | None,
@@ -410,7 +443,11 @@ class Source:
             )
             key_name, time_name, time_format = fields.key, fields.time or "", fields.time_format
             width = len(header)
+            batch: list[tuple[Any, Any, int]] = []
+            append = batch.append
+            anchors = loaded.anchors
             ingested = 0
+            shift = 1  # line - offset while no line breaks the count
             start = reader.line_num + 1  # the line the next row starts on
             last_text, last_time = "", 0  # many rows repeat the previous row's time
             while True:
@@ -449,10 +486,17 @@ class Source:
                 except BadRecord as exc:
                     bad(line, str(exc))
                     continue
-                ingest(key, (line, cells), timestamp)
+                if line - ingested != shift:
+                    shift = line - ingested
+                    anchors.append((ingested, line))
+                append((key, cells, timestamp))
                 ingested += 1
-                if progress is not None and not ingested & (_PROGRESS_EVERY - 1):
-                    progress()
+                if not ingested & (_BATCH - 1):  # a full batch
+                    ingest_many(batch)
+                    batch.clear()
+                    if progress is not None and not ingested & (_PROGRESS_EVERY - 1):
+                        progress()
+            ingest_many(batch)
             loaded.ingested = ingested
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
             raise self._read_error(reader.line_num + 1, exc) from None

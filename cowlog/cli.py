@@ -19,7 +19,6 @@ import random
 import sys
 import threading
 import time
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -205,7 +204,7 @@ class _Input:
     """A source loaded into a log, and how to show its records."""
 
     source: Source
-    log: EventLog[Any, tuple[int, Raw]]
+    log: EventLog[Any, Raw]
     loaded: Loaded
     fields: Fields
 
@@ -230,9 +229,9 @@ def _load(args: argparse.Namespace, output: str) -> Iterator[_Input]:
     if output == "table":
         _require_rich()
     with open_source(args.file, args.input_format) as source:
-        log: EventLog[Any, tuple[int, Raw]] = EventLog()
+        log: EventLog[Any, Raw] = EventLog()
         with _progress_bar(source) as tick:
-            loaded = source.load(log.ingest, fields, skip_bad=args.skip_bad, progress=tick)
+            loaded = source.load(log.ingest_many, fields, skip_bad=args.skip_bad, progress=tick)
         yield _Input(source, log, loaded, fields)
 
 
@@ -264,7 +263,7 @@ def _run_replay(args: argparse.Namespace) -> int:
 
 
 def _print_events(
-    loaded: _Input, events: Iterable[Event[Any, tuple[int, Raw]]], output: str, start: int | None
+    loaded: _Input, events: Iterable[Event[Any, Raw]], output: str, start: int | None
 ) -> None:
     """Print *events* as JSON lines or as tables of _TABLE_ROWS rows. O(1) memory per batch."""
     source = loaded.source
@@ -273,15 +272,13 @@ def _print_events(
         to_json = source.to_json
         iterator = iter(events)
         while batch := list(islice(iterator, 1024)):
-            out.write("".join([to_json(event.value[1]) + "\n" for event in batch]))
+            out.write("".join([to_json(event.value) + "\n" for event in batch]))
         out.flush()
         return
     _print_tables(loaded, events, start)
 
 
-def _print_tables(
-    loaded: _Input, events: Iterable[Event[Any, tuple[int, Raw]]], start: int | None
-) -> None:
+def _print_tables(loaded: _Input, events: Iterable[Event[Any, Raw]], start: int | None) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -292,7 +289,7 @@ def _print_tables(
     key_width = max([len(str(event.key)) for event in snap.shortlog()] + [4])
     last = snap[-1] if len(snap) else None
     offset_width = max(len(str(len(snap) - 1)), 6)
-    line_width = max(len(str(last.value[0])) if last else 1, 4)
+    line_width = max(len(str(loaded.loaded.line_of(len(snap) - 1))) if last else 1, 4)
 
     def table(header: bool) -> Table:
         grid = Table(box=box.SIMPLE_HEAD, show_header=header, pad_edge=False, expand=True)
@@ -306,15 +303,16 @@ def _print_tables(
     iterator = iter(events)
     first = True
     next_offset = start
+    scan = enumerate(snap.replay())
     while batch := list(islice(iterator, _TABLE_ROWS)):
         grid = table(first)
         if next_offset is None:  # a shortlog: look the offsets up
-            offsets: Iterable[int] = _offsets_of(snap, batch)
+            offsets: Iterable[int] = _offsets_of(snap, batch, scan)
         else:  # a replay: consecutive
             offsets = range(next_offset, next_offset + len(batch))
             next_offset += len(batch)
         for offset, event in zip(offsets, batch, strict=True):
-            line, raw = event.value
+            line, raw = loaded.loaded.line_of(offset), event.value
             grid.add_row(
                 str(offset),
                 str(line),
@@ -328,18 +326,19 @@ def _print_tables(
         console.print(table(True))
 
 
-def _offsets_of(snap: Any, events: Sequence[Event[Any, tuple[int, Raw]]]) -> Iterator[int]:
-    """Yield the offset of each of *events*, found by the line number they carry.
+def _offsets_of(snap: Any, events: Sequence[Event[Any, Raw]], scan: Iterator[Any]) -> list[int]:
+    """Return the offsets of *events*, which are in log order, by scanning on from *scan*.
 
-    One file is ingested in order by one thread, so line numbers grow with offsets: a binary search
-    over the snapshot finds each event in O(log n).
+    *scan* is ``enumerate(snap.replay())``, shared between calls: O(n) in all. Only the table
+    of a shortlog needs this; the values are compared by identity, never by content.
     """
+    offsets = []
     for event in events:
-        yield bisect_left(snap, event.value[0], key=_line_of)
-
-
-def _line_of(event: Event[Any, tuple[int, Raw]]) -> int:
-    return event.value[0]
+        for offset, candidate in scan:
+            if candidate.value is event.value:
+                offsets.append(offset)
+                break
+    return offsets
 
 
 _MESSAGE_FIELDS = ("message", "msg", "Content", "content", "text", "summary", "event", "log")
@@ -536,11 +535,11 @@ def _run_demo(args: argparse.Namespace) -> int:
     times: list[int] | None = None
     if args.file is not None:
         fields = Fields(key=args.key, time=args.time, time_format=args.time_format)
-        scratch: EventLog[Any, tuple[int, Raw]] = EventLog()
+        scratch: EventLog[Any, Raw] = EventLog()
         with open_source(args.file, args.input_format) as source:
-            source.load(scratch.ingest, fields)
+            source.load(scratch.ingest_many, fields)
             records = list(scratch.replay())
-            events = [(event.key, source.to_object(event.value[1])) for event in records]
+            events = [(event.key, source.to_object(event.value)) for event in records]
             times = [event.timestamp for event in records]
         if not events:
             raise _Usage(f"cowlog: {args.file} holds no records")

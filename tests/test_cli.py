@@ -193,6 +193,20 @@ def test_replay_table_numbers_offsets_from_since(cowlog_main: Run) -> None:
     assert (status, offsets) == (0, [1995, 1996, 1997, 1998, 1999])
 
 
+def test_table_line_column_counts_blank_and_skipped_lines(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(
+        '\n{"key": "a", "ts": 1}\nbad\n{"key": "b", "ts": 1}\n\n{"key": "a", "ts": 0}\n'
+    )
+    for command in (["replay"], ["shortlog"]):
+        status, out, _ = cowlog_main(*command, path, "--skip-bad", "--format", "table")
+        rows = [line.split()[:4] for line in out.splitlines() if line.split()[:1] != []]
+        rows = [row for row in rows if row[0].isdigit()]
+        expected = [["0", "2", "1", "a"], ["1", "4", "1", "b"], ["2", "6", "0", "a"]]
+        assert status == 0
+        assert rows == (expected if command == ["replay"] else expected[:2])
+
+
 def test_blank_lines_are_skipped_and_take_no_offset(cowlog_main: Run, tmp_path: Path) -> None:
     path = tmp_path / "x.jsonl"
     path.write_text('\n{"key": "a", "ts": 1}\n\n{"key": "b", "ts": 1}\n')

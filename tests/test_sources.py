@@ -19,11 +19,19 @@ DEFAULT = Fields()
 
 
 def load(path: Path, fields: Fields = DEFAULT, **options: Any) -> tuple[list[Any], Source]:
-    """Load *path*; return the (key, (line, raw), timestamp) triples ingested, and the source."""
+    """Load *path*; return the (key, raw, timestamp) triples ingested, and the source."""
+    got, source, _ = load_with_lines(path, fields, **options)
+    return got, source
+
+
+def load_with_lines(
+    path: Path, fields: Fields = DEFAULT, **options: Any
+) -> tuple[list[Any], Source, list[int]]:
+    """Load *path*; return the triples ingested, the source, and each record's line."""
     got: list[Any] = []
     with open_source(str(path), options.pop("input_format", None)) as source:
-        source.load(lambda k, v, t: got.append((k, v, t)), fields, **options)
-    return got, source
+        loaded = source.load(got.extend, fields, **options)
+    return got, source, [loaded.line_of(offset) for offset in range(len(got))]
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
@@ -98,13 +106,14 @@ def test_time_not_matching_time_format_is_refused_with_the_format() -> None:
 
 def test_jsonl_record_is_ingested_whole_as_read_with_its_line(tmp_path: Path) -> None:
     text = '{"key": "a", "ts": 5, "x": [1, 2]}\n\n  {"ts":7,"key":"b"}  \n'
-    got, source = load(write(tmp_path, "x.jsonl", text))
+    got, source, lines = load_with_lines(write(tmp_path, "x.jsonl", text))
     assert got == [
-        ("a", (1, '{"key": "a", "ts": 5, "x": [1, 2]}\n'), 5),
-        ("b", (3, '  {"ts":7,"key":"b"}  \n'), 7),
+        ("a", '{"key": "a", "ts": 5, "x": [1, 2]}\n', 5),
+        ("b", '  {"ts":7,"key":"b"}  \n', 7),
     ]
-    assert source.to_json(got[1][1][1]) == '{"ts":7,"key":"b"}'
-    assert source.to_object(got[0][1][1]) == {"key": "a", "ts": 5, "x": [1, 2]}
+    assert lines == [1, 3]
+    assert source.to_json(got[1][1]) == '{"ts":7,"key":"b"}'
+    assert source.to_object(got[0][1]) == {"key": "a", "ts": 5, "x": [1, 2]}
 
 
 def test_jsonl_nested_and_joined_fields(tmp_path: Path) -> None:
@@ -169,17 +178,27 @@ def test_utf8_text_and_a_byte_order_mark_are_read(tmp_path: Path) -> None:
     path = write(tmp_path, "x.jsonl", '\ufeff{"key": "é", "ts": 1}\n'.encode())
     got, source = load(path)
     assert got[0][0] == "é"
-    assert source.to_json(got[0][1][1]) == '{"key": "é", "ts": 1}'
+    assert source.to_json(got[0][1]) == '{"key": "é", "ts": 1}'
 
 
 def test_skip_bad_counts_every_bad_record_and_keeps_the_first(tmp_path: Path) -> None:
     path = write(tmp_path, "x.jsonl", '{"key": "a", "ts": 1}\nnope\n[]\n{"key": "b", "ts": 2}\n')
     got: list[Any] = []
     with open_source(str(path)) as source:
-        loaded = source.load(lambda *triple: got.append(triple), Fields(), skip_bad=True)
+        loaded = source.load(got.extend, Fields(), skip_bad=True)
     assert [key for key, _, _ in got] == ["a", "b"]
     assert (loaded.ingested, loaded.skipped, loaded.skipped_lines) == (2, 2, [2, 3])
     assert loaded.first_skipped is not None and loaded.first_skipped.startswith(f"{path}:2: ")
+
+
+def test_line_of_follows_blank_skipped_and_multiline_records(tmp_path: Path) -> None:
+    text = '\n{"key": "a", "ts": 1}\n{"key": "b", "ts": 2}\nbad\n\n{"key": "c", "ts": 3}\n'
+    got, _, lines = load_with_lines(write(tmp_path, "x.jsonl", text * 3), skip_bad=True)
+    assert [key for key, _, _ in got] == ["a", "b", "c"] * 3
+    assert lines == [2, 3, 6, 8, 9, 12, 14, 15, 18]
+    csv_text = 'k,ts\na,1\n"b\nb",2\nc,3\n\nd,4\n'
+    _, _, lines = load_with_lines(write(tmp_path, "x.csv", csv_text), Fields(key="k"))
+    assert lines == [2, 3, 5, 7]
 
 
 def test_load_leaves_the_garbage_collector_as_it_was_even_after_an_error(tmp_path: Path) -> None:
@@ -209,13 +228,16 @@ def test_csv_row_is_ingested_as_a_tuple_of_strings_and_printed_as_an_object(
     tmp_path: Path,
 ) -> None:
     text = 'LineId,Content,EventId\n1,"a, b",E1\n2,"two\nlines",E2\n3,c,E1\n'
-    got, source = load(write(tmp_path, "x.csv", text), Fields(key="EventId", time="LineId"))
+    got, source, lines = load_with_lines(
+        write(tmp_path, "x.csv", text), Fields(key="EventId", time="LineId")
+    )
     assert got == [
-        ("E1", (2, ("1", "a, b", "E1")), 1),
-        ("E2", (3, ("2", "two\nlines", "E2")), 2),
-        ("E1", (5, ("3", "c", "E1")), 3),  # the row after a two-line row starts on line 5
+        ("E1", ("1", "a, b", "E1"), 1),
+        ("E2", ("2", "two\nlines", "E2"), 2),
+        ("E1", ("3", "c", "E1"), 3),
     ]
-    assert json.loads(source.to_json(got[1][1][1])) == {
+    assert lines == [2, 3, 5]  # the row after a two-line row starts on line 5
+    assert json.loads(source.to_json(got[1][1])) == {
         "LineId": "2",
         "Content": "two\nlines",
         "EventId": "E2",
@@ -277,7 +299,7 @@ def test_loghub_csv_rows_come_out_as_published(tmp_path: Path) -> None:
     got, source = load(path, Fields(key="EventId", time="LineId"))
     with path.open(newline="", encoding="utf-8") as rows:
         expected = list(csv.DictReader(rows))
-    assert [source.to_object(raw) for _, (_, raw), _ in got] == expected
+    assert [source.to_object(raw) for _, raw, _ in got] == expected
     assert [key for key, _, _ in got] == [row["EventId"] for row in expected]
 
 
