@@ -159,14 +159,14 @@ def bench_ingest(
     return out
 
 
-def _time_call(call: Callable[[], Any], budget: float = 0.2, at_most: int = 100_000) -> float:
-    """Seconds per call of *call*: the best of 5 batches sized to take about *budget* / 5 s."""
+def _time_call(call: Callable[[], Any], budget: float = 0.4, at_most: int = 100_000) -> float:
+    """Seconds per call of *call*: the best of 9 batches sized to take about *budget* / 9 s."""
     begin = time.perf_counter()
     call()
     once = max(time.perf_counter() - begin, 1e-7)
-    per_batch = max(1, min(at_most, int(budget / 5 / once)))
+    per_batch = max(1, min(at_most, int(budget / 9 / once)))
     best = float("inf")
-    for _ in range(5):
+    for _ in range(9):
         begin = time.perf_counter()
         for _ in range(per_batch):
             call()
