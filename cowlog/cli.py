@@ -379,6 +379,7 @@ class _progress_bar:
         if not size or size < _PROGRESS_MIN_BYTES or not sys.stderr.isatty():
             return None
         try:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 DownloadColumn,
@@ -393,6 +394,7 @@ class _progress_bar:
             BarColumn(),
             DownloadColumn(),
             TimeRemainingColumn(),
+            console=Console(stderr=True),
             transient=True,
         )
         self.progress.start()
