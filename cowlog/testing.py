@@ -613,6 +613,7 @@ def log_state_machine(
     *,
     concurrency: bool = True,
     max_events: int = 3000,
+    write_timeout: float = 10.0,
 ) -> type[RuleBasedStateMachine]:
     """Return a Hypothesis state machine that checks a log made by *factory* against a list model.
 
@@ -627,7 +628,9 @@ def log_state_machine(
     ``len`` must equal the model's, and ``log._check()`` must pass when the log has one.
 
     A concurrency failure is timing-dependent: run that machine with ``phases`` that skip
-    shrinking (see docs/testing.md). *max_events* caps the log's size so steps stay fast.
+    shrinking (see docs/testing.md). *max_events* caps the log's size so steps stay fast. After
+    each refused write, the next write runs in a thread and must finish within *write_timeout*
+    seconds (a lock left held fails the test instead of hanging it).
 
     >>> from cowlog import EventLog
     >>> TestEventLog = log_state_machine(EventLog).TestCase
@@ -663,6 +666,22 @@ def log_state_machine(
                 _fail(f"{what} was refused but changed len(log) from {before} to {len(self.log)}")
             _assert_events(self.log.replay(), self.model, f"replay after refusing {what}")
             return error
+
+        def _next_write_works(self, what: str) -> None:
+            """After a refused write, the next write must work: from a thread, so a lock left
+            held fails the test after *write_timeout* seconds instead of hanging it."""
+            value = ["the write after a refused call"]
+            done: list[Any] = []
+            thread = threading.Thread(
+                target=lambda: done.append(self.log.ingest("a", value, 0)), daemon=True
+            )
+            thread.start()
+            thread.join(write_timeout)
+            if thread.is_alive():
+                _fail(f"the write after {what} blocked for {write_timeout} s: lock left held?")
+            if not done:
+                _fail(f"the write after {what} raised (see the thread's traceback)")
+            self.model.append((0, "a", value))
 
         # -- writers ------------------------------------------------------------------------------
 
@@ -724,6 +743,7 @@ def log_state_machine(
                 TypeError,
                 ValueError,
             )
+            self._next_write_works(f"ingest(timestamp={timestamp!r})")
 
         @rule(make_key=st.sampled_from(UNHASHABLE_KEYS), value=_values, timestamp=_timestamps)
         def refuse_unhashable_key(
@@ -733,6 +753,7 @@ def log_state_machine(
             self._unchanged(
                 lambda: self.log.ingest(key, value, timestamp), f"ingest(key={key!r})", TypeError
             )
+            self._next_write_works(f"ingest(key={key!r})")
 
         @rule(data=st.data(), value=_values, timestamp=_timestamps)
         def refuse_hostile_key(
@@ -749,6 +770,7 @@ def log_state_machine(
             self._unchanged(
                 lambda: self.log.ingest(key, value, timestamp), f"ingest(key={key!r})", Exception
             )
+            self._next_write_works(f"ingest(key={key!r})")
 
         @rule(
             items=st.lists(st.tuples(_keys, _values, _timestamps), min_size=1, max_size=8),
@@ -783,6 +805,7 @@ def log_state_machine(
                 f"ingest_many with a bad item ({kind}) at index {bad_index}",
                 *kinds,
             )
+            self._next_write_works(f"ingest_many with a bad item ({kind})")
             if kind != "hash" and str(bad_index) not in str(error):
                 _fail(f"the error for a bad item at index {bad_index} does not name it: {error}")
 

@@ -97,6 +97,7 @@ SEQUENTIAL_MUTANTS = [
     "LenCountsCalls",
     "LateBindingReplay",
     "StoresIntSubclass",
+    "LockHeldAfterError",
 ]
 
 #: Fixed seed, no shrinking: a mutation check is about *whether* the bug is found.
@@ -112,10 +113,11 @@ _mutation_settings = settings(
 
 
 @pytest.mark.mutation
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("name", SEQUENTIAL_MUTANTS)
 def test_machine_catches_broken_log(name: str) -> None:
     """MUTATION CHECK: the machine fails on a log that breaks one promise (see tests/_broken.py)."""
-    machine = log_state_machine(_broken.MUTANTS[name], concurrency=False)
+    machine = log_state_machine(_broken.MUTANTS[name], concurrency=False, write_timeout=2.0)
     with pytest.raises(AssertionError):
         run_state_machine_as_test(machine, settings=_mutation_settings)
 
