@@ -142,8 +142,8 @@ def _parser() -> argparse.ArgumentParser:
     shortlog = commands.add_parser(
         "shortlog",
         help="print the latest event of each type, in log order",
-        description="Print the latest event of each event type (greatest time; of equal times "
-        "the later line), in log order.\n\n" + _INPUT_HELP,
+        description="Print the latest event of each event type (the greatest time; of equal\n"
+        "times, the later line), in log order.\n\n" + _INPUT_HELP,
         formatter_class=formatter,
     )
     _add_input_options(shortlog)
@@ -152,8 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay",
         help="print the log from an offset on, in arrival order",
-        description="Print the log's events from offset --since on (0-based, counting ingested "
-        "records: blank and skipped lines do not count), in arrival order.\n\n" + _INPUT_HELP,
+        description="Print the log's events from offset --since on, in arrival order. Offsets\n"
+        "count ingested records from 0: blank and skipped lines take none.\n\n" + _INPUT_HELP,
         formatter_class=formatter,
     )
     _add_input_options(replay)
