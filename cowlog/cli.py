@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -223,6 +224,7 @@ def _output_format(args: argparse.Namespace) -> str:
     return "table" if sys.stdout.isatty() else "jsonl"
 
 
+@contextmanager
 def _load(args: argparse.Namespace, output: str) -> Iterator[_Input]:
     """Open and ingest args.file, with a progress bar on a terminal; yield the loaded input."""
     fields = _fields(args)
@@ -237,7 +239,7 @@ def _load(args: argparse.Namespace, output: str) -> Iterator[_Input]:
 
 def _run_shortlog(args: argparse.Namespace) -> int:
     output = _output_format(args)
-    for loaded in _load(args, output):
+    with _load(args, output) as loaded:
         snap = loaded.log.snapshot()
         events = list(snap.shortlog())
         _print_events(loaded, events, output, start=None)
@@ -252,7 +254,7 @@ def _run_shortlog(args: argparse.Namespace) -> int:
 
 def _run_replay(args: argparse.Namespace) -> int:
     output = _output_format(args)
-    for loaded in _load(args, output):
+    with _load(args, output) as loaded:
         snap = loaded.log.snapshot()
         _print_events(loaded, snap.replay(args.since), output, start=args.since)
         if output == "table":
@@ -269,6 +271,7 @@ def _print_events(
     source = loaded.source
     out = sys.stdout
     if output == "jsonl":
+        _utf8_stdout()
         to_json = source.to_json
         iterator = iter(events)
         while batch := list(islice(iterator, 1024)):
@@ -276,6 +279,15 @@ def _print_events(
         out.flush()
         return
     _print_tables(loaded, events, start)
+
+
+def _utf8_stdout() -> None:
+    """JSON lines are UTF-8 whatever the locale says (a C locale would refuse non-ASCII)."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if encoding != "utf8" and reconfigure is not None:
+        with suppress(ValueError, OSError):  # a stream that cannot change: write what it takes
+            reconfigure(encoding="utf-8")
 
 
 def _print_tables(loaded: _Input, events: Iterable[Event[Any, Raw]], start: int | None) -> None:
@@ -490,6 +502,7 @@ def _reader(log: EventLog[Any, Any], stop: threading.Event, stats: _DemoStats) -
         for event in shortlog[:3]:  # the shortlog agrees with latest() on the same snapshot
             if snap.latest(event.key) != event:
                 stats.problems.append(f"latest({event.key!r}) disagrees with the shortlog")
+        del stats.problems[10:]  # a broken log would say so thousands of times: keep the first
         previous = size
         stats.reads += 1
         if stats.smallest < 0:

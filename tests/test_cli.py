@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -257,6 +258,18 @@ def test_dash_reads_json_lines_from_stdin() -> None:
     done = cowlog_process("shortlog", "-", stdin=text)
     assert done.returncode == 0
     assert done.stdout == printed(shortlog_by_rule(jsonl_records(DATA / "Apache_2k.jsonl")))
+
+
+def test_jsonl_output_is_utf8_even_when_the_locale_is_ascii(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"key": "café", "ts": 1}\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "cowlog", "shortlog", str(path)],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (0, '{"key": "café", "ts": 1}\n'.encode())
 
 
 def test_bad_line_on_stdin_is_located_as_stdin() -> None:
