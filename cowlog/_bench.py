@@ -10,7 +10,8 @@ in the same run, so the ratios are fair even when the machine is noisy):
    relative to the floor's at the same n: flat for cowlog, growing for the naive design.
 4. **snapshot**: the cost of taking one snapshot of a log of n events.
 5. **mixed load**: 4 writer threads at full speed and 4 reader threads, each reading a snapshot,
-   its shortlog and its last 50 events every 2 ms, on a log prefilled with 200,000 events, for 3 s.
+   its shortlog and its last 50 events every 2 ms, on a log prefilled with 200,000 events, for 3 s
+   (the full run: 3 rounds, each figure's median).
 6. **memory**: bytes per event for 1M events (tracemalloc), and what 1,000 held snapshots add.
 
 Timings are wall-clock (``time.perf_counter``) with the garbage collector on, as in production.
@@ -55,6 +56,7 @@ class Config:
     naive_window: int
     growth_repeats: int
     mixed_seconds: float = 3.0
+    mixed_rounds: int = 1
     mixed_prefill: int = 200_000
     memory_events: int = 1_000_000
     held_snapshots: int = 1_000
@@ -81,6 +83,7 @@ FULL = Config(
     growth_window=100_000,
     naive_window=10_000,
     growth_repeats=7,
+    mixed_rounds=3,
 )
 
 KEYS = 100
@@ -331,6 +334,16 @@ def bench_mixed(design: str, seconds: float, prefill: int, writers: int = WRITER
     }
 
 
+def _median_run(rounds: list[Results]) -> Results:
+    """Each figure's median over *rounds* (the figures may come from different rounds)."""
+    median: Results = {}
+    for name in rounds[0]:
+        values = sorted(run[name] for run in rounds)
+        median[name] = values[len(values) // 2]
+    median["rounds"] = rounds
+    return median
+
+
 def _quantile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -522,7 +535,7 @@ def _steps(config: Config) -> int:
         sum(config.ingest_repeats)
         + sum(config.keyed_repeats)
         + (config.growth_repeats + 1) * len(config.growth_sizes)
-        + 3
+        + 3 * config.mixed_rounds
         + 6
     )
 
@@ -593,22 +606,20 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
         note("growth and snapshot")
         results["growth"], results["snapshot"] = bench_growth(config, step)
         lap("growth_and_snapshot")
-        results["mixed"] = {}
-        for design in ("cowlog", "seed"):
-            note(f"mixed load ({config.mixed_seconds:g} s): {design}")
-            results["mixed"][design] = bench_mixed(
-                design, config.mixed_seconds, config.mixed_prefill
-            )
-            _fresh()
-            step(f"mixed load: {design}")
-        # The control: the same readers with no writer, to show how punctual this machine's
-        # scheduler is on its own (readers that wake late here are late for no reason of a log's).
-        note("mixed load: cowlog, readers only (control)")
-        results["mixed"]["cowlog, no writers"] = bench_mixed(
-            "cowlog", config.mixed_seconds, config.mixed_prefill, writers=0
-        )
-        _fresh()
-        step("mixed load: readers only")
+        # Each round runs cowlog, the seed and the control (the same readers with no writer, to
+        # show how punctually this machine wakes threads on its own); the table shows each
+        # figure's median over the rounds, the JSON every round.
+        runs: dict[str, list[Results]] = {"cowlog": [], "seed": [], "cowlog, no writers": []}
+        for r in range(config.mixed_rounds):
+            for name in runs:
+                design, writers = ("cowlog", 0) if name == "cowlog, no writers" else (name, WRITERS)
+                note(f"mixed load ({config.mixed_seconds:g} s): {name}, round {r + 1}")
+                runs[name].append(
+                    bench_mixed(design, config.mixed_seconds, config.mixed_prefill, writers)
+                )
+                _fresh()
+                step(f"mixed load: {name}, round {r + 1} of {config.mixed_rounds}")
+        results["mixed"] = {name: _median_run(rounds) for name, rounds in runs.items()}
         lap("mixed")
         note("memory")
         results["memory"] = bench_memory(config.memory_events, config.held_snapshots, step)
@@ -671,7 +682,7 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
     table = Table(
         title=f"Mixed load: {WRITERS} writers + {READERS} readers (snapshot + shortlog + last 50 "
         f"every {PERIOD * 1e3:g} ms), {config.mixed_prefill:,} prefill, "
-        f"{config.mixed_seconds:g} s; latencies in ms"
+        f"{config.mixed_seconds:g} s; latencies in ms; median of {config.mixed_rounds} round(s)"
     )
     for column in ("", "writes/s", "reads/ticks", "served", "<2ms", "p50", "p99", "max", "err"):
         table.add_column(column, justify="right")
