@@ -17,7 +17,6 @@ whose text is ``FILE:LINE: what is wrong``, or is skipped and counted when asked
 from __future__ import annotations
 
 import csv
-import gc
 import gzip
 import io
 import json
@@ -320,21 +319,10 @@ class Source:
             if len(loaded.skipped_lines) < 100:
                 loaded.skipped_lines.append(line)
 
-        # The records are acyclic (strings, tuples, ints): nothing for the cycle collector to
-        # find, and its passes over a growing log cost more than the parsing (docs/cli.md).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            if self.format == "csv":
-                self._load_csv(ingest_many, fields, bad, progress, loaded)
-            else:
-                self._load_jsonl(ingest_many, fields, bad, progress, loaded)
-        finally:
-            if collecting:
-                # Without freeze, the first collection after enable() would walk every record
-                # allocated meanwhile (0.3 s for a million); they are long-lived: park them.
-                gc.freeze()
-                gc.enable()
+        if self.format == "csv":
+            self._load_csv(ingest_many, fields, bad, progress, loaded)
+        else:
+            self._load_jsonl(ingest_many, fields, bad, progress, loaded)
         return loaded
 
     def _read_error(self, line: int, exc: BaseException) -> SourceError:

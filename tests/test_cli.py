@@ -8,6 +8,7 @@ Most tests call ``main()`` in-process for speed; a few run the installed command
 from __future__ import annotations
 
 import csv
+import gc
 import gzip
 import json
 import os
@@ -206,6 +207,19 @@ def test_table_line_column_counts_blank_and_skipped_lines(cowlog_main: Run, tmp_
         expected = [["0", "2", "1", "a"], ["1", "4", "1", "b"], ["2", "6", "0", "a"]]
         assert status == 0
         assert rows == (expected if command == ["replay"] else expected[:2])
+
+
+def test_main_leaves_the_garbage_collector_as_it_found_it(cowlog_main: Run, tmp_path: Path) -> None:
+    """main() turns the collector off while loading and freezes what it loaded; a caller running
+    main() in its own process (like this test) must get the collector back unchanged."""
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    assert cowlog_main("shortlog", DATA / "HDFS_2k.jsonl")[0] == 0
+    bad = tmp_path / "x.jsonl"
+    bad.write_text("nope\n")
+    assert cowlog_main("shortlog", bad)[0] == 2
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
 
 
 def test_blank_lines_are_skipped_and_take_no_offset(cowlog_main: Run, tmp_path: Path) -> None:

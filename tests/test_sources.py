@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import gzip
 import json
 from pathlib import Path
@@ -199,13 +198,6 @@ def test_line_of_follows_blank_skipped_and_multiline_records(tmp_path: Path) -> 
     csv_text = 'k,ts\na,1\n"b\nb",2\nc,3\n\nd,4\n'
     _, _, lines = load_with_lines(write(tmp_path, "x.csv", csv_text), Fields(key="k"))
     assert lines == [2, 3, 5, 7]
-
-
-def test_load_leaves_the_garbage_collector_as_it_was_even_after_an_error(tmp_path: Path) -> None:
-    assert gc.isenabled()
-    with pytest.raises(SourceError):
-        load(write(tmp_path, "x.jsonl", "nope\n"))
-    assert gc.isenabled()
 
 
 def test_gzipped_jsonl_is_read(tmp_path: Path) -> None:
