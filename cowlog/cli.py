@@ -265,10 +265,8 @@ def _run_shortlog(args: argparse.Namespace) -> int:
         events = list(snap.shortlog())
         _print_events(loaded, events, output, start=None)
         if output == "table":
-            _note(
-                f"{len(events):,} event types, latest of {len(snap):,} events "
-                f"in {loaded.source.name}"
-            )
+            types, total = _count(len(events), "event type"), _count(len(snap), "event")
+            _note(f"{types}, latest of {total} in {loaded.source.name}")
         _report_skipped(loaded.loaded)
     return 0
 
@@ -280,7 +278,9 @@ def _run_replay(args: argparse.Namespace) -> int:
         _print_events(loaded, snap.replay(args.since), output, start=args.since)
         if output == "table":
             shown = max(0, len(snap) - args.since)
-            _note(f"{shown:,} of {len(snap):,} events from offset {args.since} of {args.file}")
+            _note(
+                f"{shown:,} of {_count(len(snap), 'event')} from offset {args.since} of {args.file}"
+            )
         _report_skipped(loaded.loaded)
     return 0
 
@@ -315,6 +315,7 @@ def _print_tables(loaded: _Input, events: Iterable[Event[Any, Raw]], start: int 
     from rich import box
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
     snap = loaded.log.snapshot()
@@ -346,12 +347,12 @@ def _print_tables(loaded: _Input, events: Iterable[Event[Any, Raw]], start: int 
             next_offset += len(batch)
         for offset, event in zip(offsets, batch, strict=True):
             line, raw = loaded.loaded.line_of(offset), event.value
-            grid.add_row(
-                str(offset),
-                str(line),
-                str(event.timestamp),
-                str(event.key),
-                _summary(source.to_object(raw), loaded.fields),
+            grid.add_row(  # Text, not str: a log's "[preauth]" is not rich markup
+                Text(str(offset)),
+                Text(str(line)),
+                Text(str(event.timestamp)),
+                Text(str(event.key)),
+                Text(_summary(source.to_object(raw), loaded.fields)),
             )
         console.print(grid)
         first = False
@@ -384,10 +385,14 @@ def _summary(record: dict[str, Any], fields: Fields) -> str:
             for name in _MESSAGE_FIELDS:
                 message = scope.get(name)
                 if isinstance(message, str) and message:
-                    return message
+                    return " ".join(message.split())  # one line, however many it had
     skip = {fields.key, fields.time}
     rest = {name: value for name, value in record.items() if name not in skip}
     return json.dumps(rest, ensure_ascii=False, separators=(", ", "=")).strip("{}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def _note(text: str) -> None:
@@ -396,8 +401,8 @@ def _note(text: str) -> None:
 
 def _report_skipped(loaded: Loaded) -> None:
     if loaded.skipped:
-        noun = "record" if loaded.skipped == 1 else "records"
-        _note(f"cowlog: skipped {loaded.skipped:,} bad {noun}; the first: {loaded.first_skipped}")
+        skipped = _count(loaded.skipped, "bad record")
+        _note(f"cowlog: skipped {skipped}; the first: {loaded.first_skipped}")
 
 
 class _progress_bar:
@@ -662,6 +667,7 @@ def _demo_results(
     out: Any, snap: Any, readers: list[_DemoStats], elapsed: float, args: argparse.Namespace
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     shortlog = Table(title="shortlog: the latest event of each type", title_justify="left")
     shortlog.add_column("time (UTC)" if args.file is None else "time", no_wrap=True)
@@ -671,7 +677,7 @@ def _demo_results(
         value = event.value
         text = value.get("message") if isinstance(value, dict) else None
         summary = text if isinstance(text, str) else json.dumps(value, ensure_ascii=False)
-        shortlog.add_row(_demo_time(event.timestamp, args), str(event.key), summary)
+        shortlog.add_row(_demo_time(event.timestamp, args), Text(str(event.key)), Text(summary))
     out.print(shortlog)
 
     latencies = sorted(latency for stats in readers for latency in stats.latencies)

@@ -187,6 +187,14 @@ def test_table_shows_offset_line_time_type_and_message(cowlog_main: Run) -> None
     assert f"{len(survivors)} event types, latest of 2,000 events" in err
 
 
+def test_table_shows_brackets_verbatim_not_as_markup(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"key": "[b]k", "ts": 1, "message": "Auth fail [preauth] [/nope]"}\n')
+    status, out, _ = cowlog_main("shortlog", path, "--format", "table")
+    assert status == 0
+    assert "[b]k" in out and "Auth fail [preauth] [/nope]" in out
+
+
 def test_replay_table_numbers_offsets_from_since(cowlog_main: Run) -> None:
     status, out, _ = cowlog_main("replay", DATA / "Zookeeper_2k.jsonl", "--since", 1995,
                                  "--format", "table")  # fmt: skip
