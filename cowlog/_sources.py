@@ -466,7 +466,12 @@ class Source:
                         text = get_time(cells)
                         if text == last_text and text:
                             timestamp = last_time
-                        elif time_format is None and text.isdigit() and text.isascii():
+                        elif (
+                            time_format is None
+                            and text.isdigit()
+                            and text.isascii()
+                            and len(text) < 19  # int() refuses 4,301 digits: parse_time says so
+                        ):
                             timestamp = int(text)
                         else:
                             timestamp = parse_time(text, time_format, time_name)

@@ -258,6 +258,7 @@ def test_csv_equal_times_in_a_row_reuse_the_parse_and_stay_right(tmp_path: Path)
         (",E1,x", "time field 'LineId' is empty"),
         ("1,,x", "key field 'EventId' is empty"),
         ("soon,E1,x", "time field 'LineId': cannot read 'soon'"),
+        ("9" * 5000 + ",E1,x", "time field 'LineId': integer too long"),
     ],
 )
 def test_bad_csv_row_is_located_by_file_and_line(tmp_path: Path, row: str, message: str) -> None:
