@@ -357,6 +357,9 @@ class Source:
                         continue  # a blank line: nothing to ingest
                     bad(line, f"not valid JSON: {_json_error(exc, text)}")
                     continue
+                except RecursionError:
+                    bad(line, "JSON nested too deeply to read")
+                    continue
                 if type(record) is not dict:
                     bad(line, f"not a JSON object but {_json_kind(record)}")
                     continue

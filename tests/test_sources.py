@@ -143,6 +143,10 @@ def test_integer_keys_are_kept_apart_from_string_keys(tmp_path: Path) -> None:
         ('{"key": "a", "ts": 1', "not valid JSON: Expecting ',' delimiter (column 21)"),
         ('{"key": "a", "ts": NaN}', "not valid JSON: NaN is not valid JSON"),
         ("[1, 2]", "not a JSON object but an array"),
+        (
+            '{"key": "a", "ts": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "JSON nested too deeply to read",
+        ),
         ('"text"', "not a JSON object but a str"),
         ('{"ts": 1}', "no field 'key'"),
         ('{"key": "a"}', "no field 'ts'"),
