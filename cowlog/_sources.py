@@ -217,9 +217,16 @@ def _json_getter(name: str) -> Callable[[dict[str, Any]], Any]:
                 node = node[step]
             else:
                 return node
-        raise BadRecord(f"no field {name!r}")
+        raise _missing(name, record)
 
     return get
+
+
+def _missing(name: str, record: dict[str, Any], option: str | None = None) -> BadRecord:
+    """The error for a record without field *name*: it lists the fields the record has."""
+    names = ", ".join(record)
+    hint = f"; pick one with {option}" if option else ""
+    return BadRecord(f"no field {name!r} (the record has: {_short(names, 120)}{hint})")
 
 
 def _csv_getter(name: str, header: list[str]) -> Callable[[tuple[str, ...]], str] | None:
@@ -369,7 +376,7 @@ class Source:
                     try:
                         key = get_key(record)
                     except KeyError:
-                        raise BadRecord(f"no field {key_name!r}") from None
+                        raise _missing(key_name, record, "--key") from None
                     if type(key) is not str or not key:
                         key = _checked_key(key, key_name)
                     if get_time is None:
@@ -378,7 +385,7 @@ class Source:
                         try:
                             timestamp = get_time(record)
                         except KeyError:
-                            raise BadRecord(f"no field {time_name!r}") from None
+                            raise _missing(time_name or "", record, "--time") from None
                         if type(timestamp) is not int or time_format is not None:
                             timestamp = parse_time(timestamp, time_format, time_name or "")
                 except BadRecord as exc:

@@ -297,7 +297,7 @@ def test_jsonl_output_is_utf8_even_when_the_locale_is_ascii(tmp_path: Path) -> N
 def test_bad_line_on_stdin_is_located_as_stdin() -> None:
     done = cowlog_process("replay", "-", stdin='{"key": "a", "ts": 1}\n{"key": "a"}\n')
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == "<stdin>:2: no field 'ts'\n"
+    assert done.stderr == "<stdin>:2: no field 'ts' (the record has: key; pick one with --time)\n"
 
 
 def test_closed_pipe_ends_quietly_without_a_traceback() -> None:
