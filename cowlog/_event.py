@@ -1,7 +1,7 @@
 """Event: the record a reader gets back from a log.
 
 The log stores exact tuples ``(timestamp, key, value)`` (the garbage collector untracks those, see
-docs/design.md) and turns each into an :class:`Event` only on the way out, with the C-level
+docs/design.md) and turns each into an `Event` only on the way out, with the C-level
 ``tuple.__new__`` so that no Python code runs per event.
 """
 
@@ -26,30 +26,30 @@ class Event(NamedTuple, Generic[K, V]):
     The field order is the one the seed service yields, so ``for ts, key, value in log.replay()``
     works and an event compares equal to the plain tuple with the same items.
 
-    >>> e = Event(5, "boot", "ok")
-    >>> e.timestamp, e.key, e.value
-    (5, 'boot', 'ok')
-    >>> e == (5, "boot", "ok")
-    True
+    Examples:
+        >>> e = Event(5, "boot", "ok")
+        >>> e.timestamp, e.key, e.value
+        (5, 'boot', 'ok')
+        >>> e == (5, "boot", "ok")
+        True
     """
 
-    #: When the event happened, as an ``int`` in the unit of the caller's choosing (the default
-    #: clock gives nanoseconds since the epoch).
     timestamp: int
-    #: The event type: the shortlog keeps the most recent event of each key.
+    """When the event happened: an ``int`` in the caller's unit (the default clock: nanoseconds)."""
     key: K
-    #: The payload, stored by reference (snapshots are shallow).
+    """The event type: the shortlog keeps the most recent event of each key."""
     value: V
+    """The payload, stored by reference (snapshots are shallow)."""
 
 
 def to_event(record: Record) -> Event[Any, Any]:
-    """Make an :class:`Event` of a stored record (in C: no Python ``__new__`` runs)."""
+    """Make an `Event` of a stored record (in C: no Python ``__new__`` runs)."""
     event: Event[Any, Any] = _new_tuple(Event, record)
     return event
 
 
 def to_events(records: Iterable[Record]) -> Iterator[Event[Any, Any]]:
-    """Lazily make :class:`Event` objects of stored records (a C-level ``map``: no bytecode)."""
+    """Lazily make `Event` objects of stored records (a C-level ``map``: no bytecode)."""
     return map(_new_tuple, repeat(Event), records)
 
 

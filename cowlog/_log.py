@@ -45,25 +45,26 @@ def _checked_timestamp(timestamp: object, name: str) -> int:
 class EventLog(Generic[K, V]):
     """A thread-safe, in-memory, append-only log of ``(timestamp, key, value)`` events.
 
-    Any number of threads may call any method at any time. Writes (:meth:`ingest`,
-    :meth:`ingest_many`) are linearizable: each takes effect at one instant between its call and its
-    return. Reads (:meth:`snapshot` and everything built on it) are lock-free and O(1) to start,
+    Any number of threads may call any method at any time. Writes (`ingest`,
+    `ingest_many`) are linearizable: each takes effect at one instant between its call and its
+    return. Reads (`snapshot` and everything built on it) are lock-free and O(1) to start,
     and see exactly the writes that took effect before one instant inside the call.
 
     Args:
         clock: called (under the writer lock, so its values follow arrival order if it is
             monotonic) for the timestamp of an event ingested with ``timestamp=None``; must return
-            an ``int``. Default: :func:`time.time_ns`.
+            an ``int``. Default: `time.time_ns`.
 
-    >>> log = EventLog()
-    >>> log.ingest("disk", "full", 10)
-    Event(timestamp=10, key='disk', value='full')
-    >>> _ = log.ingest("cpu", "hot", 12)
-    >>> _ = log.ingest("disk", "ok", 15)
-    >>> [(e.key, e.value) for e in log.shortlog()]
-    [('cpu', 'hot'), ('disk', 'ok')]
-    >>> len(log)
-    3
+    Examples:
+        >>> log = EventLog()
+        >>> log.ingest("disk", "full", 10)
+        Event(timestamp=10, key='disk', value='full')
+        >>> _ = log.ingest("cpu", "hot", 12)
+        >>> _ = log.ingest("disk", "ok", 15)
+        >>> [(e.key, e.value) for e in log.shortlog()]
+        [('cpu', 'hot'), ('disk', 'ok')]
+        >>> len(log)
+        3
 
     Raises:
         TypeError: *clock* is not callable.
@@ -105,9 +106,10 @@ class EventLog(Generic[K, V]):
             value: the payload, stored by reference.
             timestamp: an ``int``; ``None`` (the default) takes the clock's value.
 
-        >>> log = EventLog(clock=lambda: 42)
-        >>> log.ingest("boot", {"ok": True})
-        Event(timestamp=42, key='boot', value={'ok': True})
+        Examples:
+            >>> log = EventLog(clock=lambda: 42)
+            >>> log.ingest("boot", {"ok": True})
+            Event(timestamp=42, key='boot', value={'ok': True})
 
         Raises:
             TypeError: *timestamp* is not an int or None (``bool`` is refused), the clock returned
@@ -155,14 +157,15 @@ class EventLog(Generic[K, V]):
         visible at one instant (no snapshot shows part of it). O(m) for m items. Items whose
         timestamp is ``None`` share one clock reading.
 
-        Note the item order is the one :meth:`ingest` takes, *not* the ``(timestamp, key, value)``
-        order of an :class:`Event`.
+        Note the item order is the one `ingest` takes, *not* the ``(timestamp, key, value)``
+        order of an `Event`.
 
-        >>> log = EventLog()
-        >>> log.ingest_many([("a", 1, 10), ("b", 2, 11), ("a", 3, 9)])
-        3
-        >>> log.latest("a").value
-        1
+        Examples:
+            >>> log = EventLog()
+            >>> log.ingest_many([("a", 1, 10), ("b", 2, 11), ("a", 3, 9)])
+            3
+            >>> log.latest("a").value
+            1
 
         Raises:
             TypeError: an item is not a ``(key, value, timestamp)`` tuple or list, its timestamp is
@@ -259,12 +262,13 @@ class EventLog(Generic[K, V]):
         shows exactly the writes that returned before this call, possibly some that were under way
         during it (each whole or not at all), and nothing later.
 
-        >>> log = EventLog()
-        >>> _ = log.ingest("a", 1, 1)
-        >>> snap = log.snapshot()
-        >>> _ = log.ingest("b", 2, 2)
-        >>> len(snap), len(log)
-        (1, 2)
+        Examples:
+            >>> log = EventLog()
+            >>> _ = log.ingest("a", 1, 1)
+            >>> snap = log.snapshot()
+            >>> _ = log.ingest("b", 2, 2)
+            >>> len(snap), len(log)
+            (1, 2)
         """
         return Snapshot(self._version, self._histories, self._keys)
 
@@ -274,11 +278,12 @@ class EventLog(Generic[K, V]):
         The same as ``log.snapshot().replay(since)``: O(log n) to find *since*, then O(1) per event;
         lock-free; events ingested after the call are not yielded.
 
-        >>> log = EventLog()
-        >>> log.ingest_many([("a", 1, 1), ("b", 2, 2)])
-        2
-        >>> list(log.replay(since=1))
-        [Event(timestamp=2, key='b', value=2)]
+        Examples:
+            >>> log = EventLog()
+            >>> log.ingest_many([("a", 1, 1), ("b", 2, 2)])
+            2
+            >>> list(log.replay(since=1))
+            [Event(timestamp=2, key='b', value=2)]
 
         Raises:
             TypeError: *since* is not an int.
@@ -292,23 +297,25 @@ class EventLog(Generic[K, V]):
         The same as ``log.snapshot().shortlog()``: for each key, the event with the greatest
         timestamp, ties going to the later arrival. O(k log n) for k keys; lock-free.
 
-        >>> log = EventLog()
-        >>> log.ingest_many([("a", "first", 5), ("b", "x", 1), ("a", "tie", 5)])
-        3
-        >>> list(log.shortlog())
-        [Event(timestamp=1, key='b', value='x'), Event(timestamp=5, key='a', value='tie')]
+        Examples:
+            >>> log = EventLog()
+            >>> log.ingest_many([("a", "first", 5), ("b", "x", 1), ("a", "tie", 5)])
+            3
+            >>> list(log.shortlog())
+            [Event(timestamp=1, key='b', value='x'), Event(timestamp=5, key='a', value='tie')]
         """
         return self.snapshot().shortlog()
 
     def latest(self, key: K) -> Event[K, V] | None:
-        """Return the most recent event of *key* (see :meth:`shortlog`), or ``None``.
+        """Return the most recent event of *key* (see `shortlog`), or ``None``.
 
         O(log n); lock-free.
 
-        >>> log = EventLog()
-        >>> _ = log.ingest("a", "new", 5); _ = log.ingest("a", "old", 4)
-        >>> log.latest("a").value, log.latest("b")
-        ('new', None)
+        Examples:
+            >>> log = EventLog()
+            >>> _ = log.ingest("a", "new", 5); _ = log.ingest("a", "old", 4)
+            >>> log.latest("a").value, log.latest("b")
+            ('new', None)
 
         Raises:
             TypeError: *key* is not hashable.

@@ -29,26 +29,27 @@ def _check_offset(since: object) -> int:
 
 
 class Snapshot(Sequence[Event[K, V]]):
-    """A consistent, immutable view of an :class:`~cowlog.EventLog` as of one instant.
+    """A consistent, immutable view of an [`EventLog`][cowlog.EventLog] as of one instant.
 
-    Take one with :meth:`EventLog.snapshot() <cowlog.EventLog.snapshot>` (O(1), lock-free). It shows
+    Take one with [`EventLog.snapshot()`][cowlog.EventLog.snapshot] (O(1), lock-free). It shows
     exactly the events ingested before that instant, and its replay, shortlog, ``latest`` and
     indexing all agree with each other, whatever is ingested afterwards. It behaves as a read-only
-    :class:`~collections.abc.Sequence` of :class:`~cowlog.Event`: ``len(snap)``, ``snap[i]``
+    `Sequence` of [`Event`][cowlog.Event]: ``len(snap)``, ``snap[i]``
     (negative ``i`` counts from the end), ``snap[i:j]`` (a list), ``iter(snap)``, ``reversed()``.
-    Snapshots are made by :meth:`EventLog.snapshot() <cowlog.EventLog.snapshot>`, not directly.
+    Snapshots are made by [`EventLog.snapshot()`][cowlog.EventLog.snapshot], not directly.
 
     Snapshots are shallow: values are stored by reference, so a value mutated after it was ingested
     looks mutated in every snapshot. Holding a snapshot keeps its events alive; it holds no lock and
     no other resource.
 
-    >>> from cowlog import EventLog
-    >>> log = EventLog()
-    >>> _ = log.ingest("disk", "full", 10)
-    >>> snap = log.snapshot()
-    >>> _ = log.ingest("disk", "ok", 20)
-    >>> len(snap), snap[-1].value, log.latest("disk").value
-    (1, 'full', 'ok')
+    Examples:
+        >>> from cowlog import EventLog
+        >>> log = EventLog()
+        >>> _ = log.ingest("disk", "full", 10)
+        >>> snap = log.snapshot()
+        >>> _ = log.ingest("disk", "ok", 20)
+        >>> len(snap), snap[-1].value, log.latest("disk").value
+        (1, 'full', 'ok')
     """
 
     __slots__ = ("_chunks", "_histories", "_keys", "_size", "_tail")
@@ -83,13 +84,14 @@ class Snapshot(Sequence[Event[K, V]]):
         O(log n) for an index; O(log n + k) for a slice of k events. Negative indexes count from
         the end, as on a list.
 
-        >>> from cowlog import EventLog
-        >>> log = EventLog()
-        >>> log.ingest_many([("a", 1, 1), ("b", 2, 2), ("c", 3, 3)])
-        3
-        >>> snap = log.snapshot()
-        >>> snap[0].key, snap[-1].key, [e.key for e in snap[1:]]
-        ('a', 'c', ['b', 'c'])
+        Examples:
+            >>> from cowlog import EventLog
+            >>> log = EventLog()
+            >>> log.ingest_many([("a", 1, 1), ("b", 2, 2), ("c", 3, 3)])
+            3
+            >>> snap = log.snapshot()
+            >>> snap[0].key, snap[-1].key, [e.key for e in snap[1:]]
+            ('a', 'c', ['b', 'c'])
 
         Raises:
             IndexError: *index* is out of range.
@@ -113,7 +115,7 @@ class Snapshot(Sequence[Event[K, V]]):
         return event
 
     def __iter__(self) -> Iterator[Event[K, V]]:
-        """Iterate over all events in arrival order (the same as :meth:`replay`)."""
+        """Iterate over all events in arrival order (the same as `replay`)."""
         return self._events(0, self._size)
 
     def _events(self, start: int, stop: int) -> Iterator[Event[K, V]]:
@@ -140,12 +142,13 @@ class Snapshot(Sequence[Event[K, V]]):
         O(log n) to find *since* (no event before it is visited), then O(1) per event. Lock-free:
         reads one published version. An offset past the end yields nothing.
 
-        >>> from cowlog import EventLog
-        >>> log = EventLog()
-        >>> log.ingest_many([("a", 1, 1), ("b", 2, 2), ("c", 3, 3)])
-        3
-        >>> [e.key for e in log.snapshot().replay(since=1)]
-        ['b', 'c']
+        Examples:
+            >>> from cowlog import EventLog
+            >>> log = EventLog()
+            >>> log.ingest_many([("a", 1, 1), ("b", 2, 2), ("c", 3, 3)])
+            3
+            >>> [e.key for e in log.snapshot().replay(since=1)]
+            ['b', 'c']
 
         Raises:
             TypeError: *since* is not an int.
@@ -161,13 +164,14 @@ class Snapshot(Sequence[Event[K, V]]):
         the one ingested later wins. Equivalently, the shortlog is the replay with every superseded
         event removed. O(k log n) for k keys.
 
-        >>> from cowlog import EventLog
-        >>> log = EventLog()
-        >>> log.ingest_many([("cpu", "hot", 5), ("disk", "full", 3), ("cpu", "old", 4),
-        ...                  ("disk", "tie", 3)])
-        4
-        >>> [(e.key, e.value) for e in log.snapshot().shortlog()]
-        [('cpu', 'hot'), ('disk', 'tie')]
+        Examples:
+            >>> from cowlog import EventLog
+            >>> log = EventLog()
+            >>> log.ingest_many([("cpu", "hot", 5), ("disk", "full", 3), ("cpu", "old", 4),
+            ...                  ("disk", "tie", 3)])
+            4
+            >>> [(e.key, e.value) for e in log.snapshot().shortlog()]
+            [('cpu', 'hot'), ('disk', 'tie')]
         """
         size = self._size
         offsets = []
@@ -180,16 +184,17 @@ class Snapshot(Sequence[Event[K, V]]):
         return to_events(record_at(chunks, tail, offset) for offset in offsets)
 
     def latest(self, key: K) -> Event[K, V] | None:
-        """Return the survivor of *key* (see :meth:`shortlog`), or ``None`` if it has no event.
+        """Return the survivor of *key* (see `shortlog`), or ``None`` if it has no event.
 
         O(log n).
 
-        >>> from cowlog import EventLog
-        >>> log = EventLog()
-        >>> log.ingest_many([("cpu", "hot", 5), ("cpu", "old", 4)])
-        2
-        >>> log.snapshot().latest("cpu").value, log.snapshot().latest("gpu")
-        ('hot', None)
+        Examples:
+            >>> from cowlog import EventLog
+            >>> log = EventLog()
+            >>> log.ingest_many([("cpu", "hot", 5), ("cpu", "old", 4)])
+            2
+            >>> log.snapshot().latest("cpu").value, log.snapshot().latest("gpu")
+            ('hot', None)
 
         Raises:
             TypeError: *key* is not hashable.
