@@ -550,6 +550,7 @@ def _writer(
     ingest = log.ingest
     clock = time.time_ns
     size = len(events)
+    span = max(times) - min(times) + 1 if times else 0  # the file's time range
     done = 0
     position = start
     while not stop.is_set():
@@ -559,7 +560,7 @@ def _writer(
                 # milliseconds, with one event in 16 arriving up to 50 ms late (out of order)
                 stamp = clock() // 1_000_000 - (position & 15 == 0) * (position % 50)
             else:
-                stamp = times[position] + done // size  # a later lap is later
+                stamp = times[position] + (done // size) * span  # a later lap is later
             ingest(key, value, stamp)
             position = position + 1 if position + 1 < size else 0
             done += 1
@@ -669,15 +670,23 @@ def _demo_results(
     from rich.table import Table
     from rich.text import Text
 
-    shortlog = Table(title="shortlog: the latest event of each type", title_justify="left")
-    shortlog.add_column("time (UTC)" if args.file is None else "time", no_wrap=True)
-    shortlog.add_column("type", style="bold cyan", no_wrap=True)
+    events = list(snap.shortlog())
+    times = [_demo_time(event.timestamp, args) for event in events]
+    keys = [str(event.key) for event in events]
+    fields = Fields(key=args.key, time=args.time)
+    time_title = "time (UTC)" if args.file is None else "time"
+    shortlog = Table(
+        title="shortlog: the latest event of each type", title_justify="left", expand=True
+    )
+    shortlog.add_column(time_title, no_wrap=True, width=max([len(time_title), *map(len, times)]))
+    shortlog.add_column(
+        "type", style="bold cyan", no_wrap=True, width=min(max([4, *map(len, keys)]), 30)
+    )
     shortlog.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
-    for event in snap.shortlog():
+    for event, time_text, key in zip(events, times, keys, strict=True):
         value = event.value
-        text = value.get("message") if isinstance(value, dict) else None
-        summary = text if isinstance(text, str) else json.dumps(value, ensure_ascii=False)
-        shortlog.add_row(_demo_time(event.timestamp, args), Text(str(event.key)), Text(summary))
+        summary = _summary(value, fields) if isinstance(value, dict) else repr(value)
+        shortlog.add_row(time_text, Text(key), Text(summary))
     out.print(shortlog)
 
     latencies = sorted(latency for stats in readers for latency in stats.latencies)
