@@ -7,12 +7,13 @@ lock and never mutate anything.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import Any, TypeVar, overload
 
 from ._event import Event, Record, to_event, to_events
-from ._state import CHUNK, CHUNK_BITS, History, Version, record_at, survivor_offset
+from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
 
 __all__ = ["Snapshot"]
 
@@ -174,14 +175,27 @@ class Snapshot(Sequence[Event[K, V]]):
             [('cpu', 'hot'), ('disk', 'tie')]
         """
         size = self._size
-        offsets = []
-        for history in self._keys:  # keys in order of first appearance: stop at the first too new
-            if history[1] >= size:
+        offsets: list[int] = []
+        survivor = offsets.append
+        for history in self._keys:  # in order of first appearance: stop at the first too new
+            last = history[-1]
+            if last < size:  # the common case: the key's newest survivor is in this version
+                survivor(last)
+            elif history[1] < size:
+                survivor(history[bisect_left(history, size, 1) - 1])
+            else:
                 break
-            offsets.append(survivor_offset(history, size))
         offsets.sort()
         chunks, tail = self._chunks, self._tail
-        return to_events(record_at(chunks, tail, offset) for offset in offsets)
+        sealed = len(chunks) << CHUNK_BITS
+        return to_events(
+            [
+                chunks[offset >> CHUNK_BITS][offset & CHUNK_MASK]
+                if offset < sealed
+                else tail[offset - sealed]
+                for offset in offsets
+            ]
+        )
 
     def latest(self, key: K) -> Event[K, V] | None:
         """Return the survivor of *key* (see `shortlog`), or ``None`` if it has no event.
