@@ -242,7 +242,22 @@ def _reader_for(design: str, log: Any) -> Callable[[], None]:
     return read
 
 
-def bench_mixed(design: str, seconds: float, prefill: int, writers: int = WRITERS) -> Results:
+#: The mixed-load runs: name -> (design, writer threads, GIL switch interval or None for default).
+MIXED_RUNS: dict[str, tuple[str, int, float | None]] = {
+    "cowlog": ("cowlog", WRITERS, None),
+    "seed": ("seed", WRITERS, None),
+    "cowlog, no writers": ("cowlog", 0, None),
+    "cowlog, switch 1 ms": ("cowlog", WRITERS, 0.001),
+}
+
+
+def bench_mixed(
+    design: str,
+    seconds: float,
+    prefill: int,
+    writers: int = WRITERS,
+    switch_interval: float | None = None,
+) -> Results:
     """Run the mixed load on *design*; return writes/s, reads served and read latencies.
 
     Each reader has a tick every 2 ms from a common start. At a tick it starts one read (sleeping
@@ -252,6 +267,10 @@ def bench_mixed(design: str, seconds: float, prefill: int, writers: int = WRITER
     reader is still busy with an earlier read is a read **not served** (it is skipped, not queued).
     Share served = reads served / ticks, over all readers. Latency = the read's own duration, from
     the call to its return. A read that raises (the seed's defects) counts as an error, not served.
+
+    *switch_interval*, if given, is set with :func:`sys.setswitchinterval` for the run and restored
+    afterwards: how long a thread that wants the GIL waits before it asks the running one to drop it
+    (5 ms by default, more than a read's 2 ms period).
     """
     log = _prefill(design, _items(prefill))
     gc.collect()
@@ -307,15 +326,21 @@ def bench_mixed(design: str, seconds: float, prefill: int, writers: int = WRITER
 
     threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(writers)]
     threads += [threading.Thread(target=reader, args=(i,), daemon=True) for i in range(READERS)]
-    for thread in threads:
-        thread.start()
-    start_box[0] = time.perf_counter() + 0.005
-    barrier.wait()
-    time.sleep(max(0.0, start_box[0] + seconds - time.perf_counter()))
-    stop.set()
-    elapsed = time.perf_counter() - start_box[0]
-    for thread in threads:
-        thread.join()
+    previous_interval = sys.getswitchinterval()
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+    try:
+        for thread in threads:
+            thread.start()
+        start_box[0] = time.perf_counter() + 0.005
+        barrier.wait()
+        time.sleep(max(0.0, start_box[0] + seconds - time.perf_counter()))
+        stop.set()
+        elapsed = time.perf_counter() - start_box[0]
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous_interval)
     all_latencies = sorted(x for mine in latencies for x in mine)
     return {
         "writers": writers,
@@ -535,7 +560,7 @@ def _steps(config: Config) -> int:
         sum(config.ingest_repeats)
         + sum(config.keyed_repeats)
         + (config.growth_repeats + 1) * len(config.growth_sizes)
-        + 3 * config.mixed_rounds
+        + len(MIXED_RUNS) * config.mixed_rounds
         + 6
     )
 
@@ -606,16 +631,18 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
         note("growth and snapshot")
         results["growth"], results["snapshot"] = bench_growth(config, step)
         lap("growth_and_snapshot")
-        # Each round runs cowlog, the seed and the control (the same readers with no writer, to
-        # show how punctually this machine wakes threads on its own); the table shows each
-        # figure's median over the rounds, the JSON every round.
-        runs: dict[str, list[Results]] = {"cowlog": [], "seed": [], "cowlog, no writers": []}
+        # Each round runs cowlog, the seed, the control (the same readers with no writer, to
+        # show how punctually this machine wakes threads on its own) and cowlog with a 1 ms GIL
+        # switch interval; the table shows each figure's median over the rounds, the JSON every
+        # round.
+        runs: dict[str, list[Results]] = {name: [] for name in MIXED_RUNS}
         for r in range(config.mixed_rounds):
-            for name in runs:
-                design, writers = ("cowlog", 0) if name == "cowlog, no writers" else (name, WRITERS)
+            for name, (design, writers, interval) in MIXED_RUNS.items():
                 note(f"mixed load ({config.mixed_seconds:g} s): {name}, round {r + 1}")
                 runs[name].append(
-                    bench_mixed(design, config.mixed_seconds, config.mixed_prefill, writers)
+                    bench_mixed(
+                        design, config.mixed_seconds, config.mixed_prefill, writers, interval
+                    )
                 )
                 _fresh()
                 step(f"mixed load: {name}, round {r + 1} of {config.mixed_rounds}")
@@ -703,7 +730,8 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
         "served: reads that returned within 2 ms of their tick (waiting for the GIL included) / "
         "ticks; a tick missed while busy is not served. < 2 ms: reads whose call alone took under "
         '2 ms / reads. Latencies: the call alone. "cowlog, no writers": the same readers alone, '
-        "a control for how punctually this machine wakes threads."
+        'a control for how punctually this machine wakes threads. "switch 1 ms": '
+        "sys.setswitchinterval(0.001) during the run (default 5 ms), an application's setting."
     )
 
     memory = results["memory"]
