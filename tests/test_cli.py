@@ -294,6 +294,16 @@ def test_jsonl_output_is_utf8_even_when_the_locale_is_ascii(tmp_path: Path) -> N
     assert (done.returncode, done.stdout) == (0, '{"key": "café", "ts": 1}\n'.encode())
 
 
+def test_dash_with_input_format_csv_reads_csv_from_stdin() -> None:
+    path = DATA / "Apache_2k.log_structured.csv"
+    done = cowlog_process(
+        "shortlog", "-", "--input-format", "csv", "--key", "EventId", "--time", "LineId",
+        stdin=path.read_text(encoding="utf-8"),
+    )  # fmt: skip
+    model = csv_records(path, "EventId", lambda row: int(row["LineId"]))
+    assert (done.returncode, done.stdout) == (0, printed(shortlog_by_rule(model)))
+
+
 def test_bad_line_on_stdin_is_located_as_stdin() -> None:
     done = cowlog_process("replay", "-", stdin='{"key": "a", "ts": 1}\n{"key": "a"}\n')
     assert (done.returncode, done.stdout) == (2, "")
