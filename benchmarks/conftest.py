@@ -8,47 +8,17 @@ matters, the naive persistent design (cowlog/_baselines.py). ``pytest benchmarks
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from cowlog import EventLog
-from cowlog._baselines import FloorLog, NaiveLog, SeedLog
-
-Item = tuple[str, int, int]
-
-MAKERS: dict[str, Callable[[], Any]] = {
-    "floor": FloorLog,
-    "cowlog": EventLog,
-    "seed": SeedLog,
-    "naive": NaiveLog,
-}
+# One definition of the designs, the workload and the prefill, shared with `cowlog bench`.
+from cowlog._bench import MAKERS as MAKERS
+from cowlog._bench import Item as Item
+from cowlog._bench import _items as items
+from cowlog._bench import _prefill as prefill
 
 BIG = 1_000_000
-
-
-def items(n: int, keys: int = 100, start: int = 0) -> list[Item]:
-    """*n* ``(key, value, timestamp)`` items over *keys* keys, timestamps growing from *start*."""
-    names = [f"key{i}" for i in range(keys)]
-    return [(names[i % keys], i, i) for i in range(start, start + n)]
-
-
-def prefill(design: str, batch: list[Item]) -> Any:
-    """A log of *design* holding *batch*: ``ingest_many``, or for the seed (which has no batch and
-    would take seconds per million) its deque and dict filled directly with its own rule."""
-    log = MAKERS[design]()
-    if design == "seed":
-        log._raw.extend((timestamp, value, key) for key, value, timestamp in batch)
-        latest = log._latest
-        for key, value, timestamp in batch:
-            entry = latest.get(key)
-            if entry is None or (entry[1] is not None and entry[1] < timestamp):
-                latest[key] = (value, timestamp)
-    else:
-        for begin in range(0, len(batch), 100_000):
-            log.ingest_many(batch[begin : begin + 100_000])
-    return log
 
 
 class Logs:
