@@ -33,6 +33,14 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+def _check_item(item: object, index: int) -> None:
+    """Raise TypeError unless the batch item at *index* is a tuple or a list."""
+    if not isinstance(item, (tuple, list)):
+        raise TypeError(
+            f"items[{index}] must be a (key, value, timestamp) tuple, got {type(item).__name__}"
+        )
+
+
 def _checked_timestamp(timestamp: object, name: str) -> int:
     """Return *timestamp* as an exact int, or raise TypeError naming *name*."""
     if isinstance(timestamp, bool) or not isinstance(timestamp, int):
@@ -135,8 +143,8 @@ class EventLog(Generic[K, V]):
                     self._histories[key] = history
                     self._keys.append(history)
                 elif timestamp >= history[0]:  # ties go to the later arrival
+                    history.append(size)  # first: the repair finds a history by its last offset
                     history[0] = timestamp
-                    history.append(size)
                 if not size & CHUNK_MASK and size:  # the tail is full: seal it
                     chunks = chunks.append(tuple(tail))
                     tail = []
@@ -153,8 +161,9 @@ class EventLog(Generic[K, V]):
     def ingest_many(self, items: Iterable[tuple[K, V, int | None]]) -> int:
         """Append a batch of ``(key, value, timestamp)`` items, all at once, and return their count.
 
-        All or nothing: every item is checked before any is ingested, and the whole batch becomes
-        visible at one instant (no snapshot shows part of it). O(m) for m items. Items whose
+        All or nothing: the whole batch becomes visible at one instant (no snapshot shows part of
+        it), or, if any item is refused, none of it ever does. O(m) for m items; a refused batch
+        costs O(k) more for k keys, to undo what it wrote past the published version. Items whose
         timestamp is ``None`` share one clock reading.
 
         Note the item order is the one `ingest` takes, *not* the ``(timestamp, key, value)``
@@ -173,57 +182,49 @@ class EventLog(Generic[K, V]):
                 The log is left unchanged.
             ValueError: an item has the wrong length.
         """
-        batch: list[tuple[Any, Any, int | None]] = []
-        for index, item in enumerate(items):
-            if not isinstance(item, (tuple, list)):
-                raise TypeError(
-                    f"items[{index}] must be a (key, value, timestamp) tuple, "
-                    f"got {type(item).__name__}"
-                )
-            if len(item) != 3:
-                raise ValueError(
-                    f"items[{index}] must have 3 fields (key, value, timestamp), got {len(item)}"
-                )
-            key, value, timestamp = item
-            if type(timestamp) is not int and timestamp is not None:
-                timestamp = _checked_timestamp(timestamp, f"items[{index}] timestamp")
-            batch.append((key, value, timestamp))
-        if not batch:
-            return 0
+        # Materialized first: a generator must not run (or call back into the log) under the lock.
+        batch = items if type(items) is list else list(items)
         with self._lock:
             if self._dirty:
                 self._repair()
             size, chunks, tail = self._version
-            now = 0
-            if any(timestamp is None for _, _, timestamp in batch):
-                now = _checked_timestamp(self._clock(), "clock()")
-            # Every hash and equality test of the batch happens here, before anything changes.
-            # A key's first item makes its history (None marks that item: nothing more to do).
-            histories = self._histories
-            fresh: dict[Any, History] = {}
-            resolved: list[History | None] = []
-            for index, (key, _, timestamp) in enumerate(batch):
-                try:
-                    history = histories.get(key) or fresh.get(key)
-                except TypeError as exc:
-                    _raise_if_unhashable(key, f"items[{index}] key", exc)
-                    raise
-                if history is None:
-                    stamp = now if timestamp is None else timestamp
-                    fresh[key] = [stamp, size + index]
-                resolved.append(history)
+            histories, keys = self._histories, self._keys
+            now = None
+            offset = size
             try:
-                for key, history in fresh.items():
-                    histories[key] = history
-                    self._keys.append(history)
-                offset = size
-                for (key, value, timestamp), history in zip(batch, resolved, strict=True):
-                    if timestamp is None:
-                        timestamp = now
-                    if history is not None and timestamp >= history[0]:
+                # Checked and written in one pass: all of it lies past the published size, so an
+                # item that fails leaves nothing visible, and the repair below undoes the rest.
+                for item in batch:
+                    if type(item) is not tuple:
+                        _check_item(item, offset - size)
+                    try:
+                        key, value, timestamp = item
+                    except ValueError:
+                        raise ValueError(
+                            f"items[{offset - size}] must have 3 fields (key, value, timestamp), "
+                            f"got {len(item)}"
+                        ) from None
+                    if type(timestamp) is not int:
+                        if timestamp is not None:
+                            name = f"items[{offset - size}] timestamp"
+                            timestamp = _checked_timestamp(timestamp, name)
+                        else:
+                            if now is None:  # one clock reading for the whole batch
+                                now = _checked_timestamp(self._clock(), "clock()")
+                            timestamp = now
+                    try:
+                        history = histories.get(key)
+                    except TypeError as exc:
+                        _raise_if_unhashable(key, f"items[{offset - size}] key", exc)
+                        raise
+                    if history is None:
+                        history = [timestamp, offset]
+                        histories[key] = history
+                        keys.append(history)
+                    elif timestamp >= history[0]:  # ties go to the later arrival
+                        history.append(offset)  # first: see ingest
                         history[0] = timestamp
-                        history.append(offset)
-                    if len(tail) == CHUNK:
+                    if not offset & CHUNK_MASK and offset:  # the tail is full: seal it
                         chunks = chunks.append(tuple(tail))
                         tail = []
                     tail.append((timestamp, key, value))
@@ -232,8 +233,9 @@ class EventLog(Generic[K, V]):
                 self._version = (offset, chunks, tail)
             except BaseException:
                 self._dirty = True
+                self._repair()
                 raise
-        return len(batch)
+        return offset - size
 
     def _repair(self) -> None:
         """Drop whatever an interrupted write left past the published version. Lock held.
@@ -249,8 +251,9 @@ class EventLog(Generic[K, V]):
             if history[1] >= size:
                 del self._histories[key]
         for history in keys:
-            del history[bisect_left(history, size, 1) :]
-            history[0] = record_at(chunks, tail, history[-1])[0]
+            if history[-1] >= size:  # touched: writers append the offset before the timestamp
+                del history[bisect_left(history, size, 1) :]
+                history[0] = record_at(chunks, tail, history[-1])[0]
         self._dirty = False
 
     # -- readers ---------------------------------------------------------------------------------
