@@ -7,8 +7,9 @@ a reader never waits for a writer and a writer never waits for a reader.
 Everything a write appends to the shared structures lands at offsets at or beyond the published
 size, invisible to every reader, until the version that includes it is published: publish last.
 If a write is interrupted before it publishes (an exception, or an asynchronous one such as
-``KeyboardInterrupt``), it marks the log dirty, and the next write first repairs the shared
-structures back to the published version.
+``KeyboardInterrupt``), it marks the log dirty and repairs the shared structures back to the
+published version before the exception leaves it; if the repair is itself interrupted, the next
+write repairs first.
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ class EventLog(Generic[K, V]):
                 self._version = (size + 1, chunks, tail)
             except BaseException:
                 self._dirty = True  # a plain store: nothing can interrupt it
+                self._repair()  # if this is interrupted in turn, the next write repairs
                 raise
         event: Event[K, V] = _new_tuple(Event, record)
         return event
@@ -240,7 +242,8 @@ class EventLog(Generic[K, V]):
     def _repair(self) -> None:
         """Drop whatever an interrupted write left past the published version. Lock held.
 
-        O(k log n) for k keys; runs only on the write after one that raised before publishing.
+        O(k) for k keys, plus O(log n) for each key the write touched. Runs in the except clause of
+        a write that raised before publishing, and again on the next write if that was interrupted.
         """
         size, chunks, tail = self._version
         del tail[size - (len(chunks) << CHUNK_BITS) :]
