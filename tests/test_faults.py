@@ -26,6 +26,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cowlog
+import cowlog.testing
 from cowlog import EventLog
 from cowlog.testing import reference_shortlog
 
@@ -74,24 +75,9 @@ def _assert_intact(log: Any, *allowed: list[Triple]) -> list[Triple]:
     return events
 
 
-class _RaisingHash:
-    """A key whose ``__hash__`` raises (not a TypeError: the error must propagate unchanged)."""
-
-    def __hash__(self) -> int:
-        raise RuntimeError("hash exploded")
-
-
-class _RaisingEq:
-    """A key with *target*'s hash whose ``__eq__`` raises: a dict lookup that collides fails."""
-
-    def __init__(self, target: object) -> None:
-        self._hash = hash(target)
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:
-        raise RuntimeError("eq exploded")
+# The hostile keys are the state machine's own (cowlog.testing), so both test the same keys.
+_RaisingHash = cowlog.testing._RaisingHash
+_RaisingEq = cowlog.testing._RaisingEq
 
 
 class _UnhashableByTypeError:
