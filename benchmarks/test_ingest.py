@@ -69,3 +69,12 @@ def test_ingest_many_1000(benchmark: Any, design: str) -> None:
         return count
 
     assert benchmark.pedantic(run, setup=setup, rounds=50) == 1_000
+
+
+def test_ingest_breakdown_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """The breakdown script (docs/performance.md) still builds its variants from the source."""
+    from .ingest_breakdown import main
+
+    main(["--events", "2000", "--rounds", "1"])
+    printed = capsys.readouterr().out
+    assert "floor returning an Event" in printed and "cowlog returning its record" in printed
