@@ -20,12 +20,10 @@ Not a test (pytest does not collect it): it only prints. docs/performance.md quo
 from __future__ import annotations
 
 import argparse
-import gc
 import inspect
 import statistics
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +31,7 @@ import cowlog._baselines
 import cowlog._log
 from cowlog import EventLog
 from cowlog._baselines import FloorLog
-from cowlog._bench import _machine
+from cowlog._bench import _fresh, _items, _machine, _time_ingest
 
 
 def _variant(cls: type, module: Any, old: str, new: str) -> type:
@@ -64,23 +62,13 @@ def variants() -> dict[str, Callable[[], Any]]:
     }
 
 
-def _time(make: Callable[[], Any], items: list[tuple[str, int, int]]) -> float:
-    gc.collect()
-    ingest = make().ingest
-    begin = time.perf_counter()
-    for key, value, timestamp in items:
-        ingest(key, value, timestamp)
-    return (time.perf_counter() - begin) / len(items)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--keys", type=int, default=100)
     args = parser.parse_args(argv)
-    names = [f"key{i}" for i in range(args.keys)]
-    items = [(names[i % args.keys], i, i) for i in range(args.events)]
+    items = _items(args.events, args.keys)  # the items `cowlog bench` ingests
     logs = variants()
     for make in logs.values():  # each variant must still be a working log
         probe = make()
@@ -89,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     times: dict[str, list[float]] = {label: [] for label in logs}
     for _ in range(args.rounds):
         for label, make in logs.items():
-            times[label].append(_time(make, items))
+            _fresh()
+            times[label].append(_time_ingest(make(), items) / len(items))
     floor = min(times["floor"])
     machine = _machine()
     print(

@@ -202,13 +202,12 @@ def bench_growth(config: Config, step: Callable[[str], None]) -> tuple[Results, 
     growth: Results = {}
     snapshot: Results = {}
     small = _items(1_000)
-    row: dict[str, float] = {}
-    for design in ("cowlog", "naive", "seed"):
-        log = _prefill(design, small)
-        row[design] = _time_call(log.snapshot)
+    small_logs = {design: _prefill(design, small) for design in ("cowlog", "naive", "seed")}
+    row = {design: _time_call(log.snapshot) for design, log in small_logs.items()}
     row["cowlog_at_1k"] = row["cowlog"]
     snapshot["1000"] = row
-    small_log = _prefill("cowlog", small)
+    small_log = small_logs["cowlog"]
+    del small_logs
     for n in config.growth_sizes:
         items = _items(n)
         _fresh()

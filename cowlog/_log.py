@@ -22,13 +22,11 @@ from typing import Any, Generic, TypeVar
 
 from pyrsistent import pvector
 
-from ._event import Event
+from ._event import Event, _new_tuple
 from ._snapshot import Snapshot, _raise_if_unhashable
 from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
 
 __all__ = ["EventLog"]
-
-_new_tuple = tuple.__new__  # _new_tuple(Event, record) makes an Event in C: no __new__ bytecode
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
