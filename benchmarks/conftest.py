@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 # One definition of the designs, the workload and the prefill, shared with `cowlog bench`.
-from cowlog._bench import MAKERS as MAKERS
-from cowlog._bench import Item as Item
-from cowlog._bench import _items as items
-from cowlog._bench import _prefill as prefill
+from cowlog.cli.bench import MAKERS as MAKERS
+from cowlog.cli.bench import Item as Item
+from cowlog.cli.bench import _items as items
+from cowlog.cli.bench import _prefill as prefill
 
 BIG = 1_000_000
 

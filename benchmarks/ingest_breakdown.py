@@ -4,7 +4,7 @@ Run: ``python benchmarks/ingest_breakdown.py [--events N] [--rounds R]`` (defaul
 events over 100 keys, 5 rounds). Prints microseconds per ingest (minimum and median of the
 rounds, the variants taking turns so that a noisy moment hits all of them alike) for:
 
-* ``floor``: `cowlog._baselines.FloorLog` (a locked list + dict applying the shortlog rule);
+* ``floor``: `cowlog.cli.baselines.FloorLog` (a locked list + dict applying the shortlog rule);
 * ``floor returning an Event``: the floor's own ``ingest``, changed only to return an `Event`
   (made the way cowlog makes it) instead of its stored tuple: the least any log with cowlog's
   API can cost, snapshots or not;
@@ -27,11 +27,11 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-import cowlog._baselines
+import cowlog.cli.baselines
 import cowlog._log
 from cowlog import EventLog
-from cowlog._baselines import FloorLog
-from cowlog._bench import _fresh, _items, _machine, _time_ingest
+from cowlog.cli.baselines import FloorLog
+from cowlog.cli.bench import _fresh, _items, _machine, _time_ingest
 
 
 def _variant(cls: type, module: Any, old: str, new: str) -> type:
@@ -50,7 +50,7 @@ def variants() -> dict[str, Callable[[], Any]]:
     return {
         "floor": FloorLog,
         "floor returning an Event": _variant(
-            FloorLog, cowlog._baselines, "return record", "return _new_tuple(Event, record)"
+            FloorLog, cowlog.cli.baselines, "return record", "return _new_tuple(Event, record)"
         ),
         "cowlog": EventLog,
         "cowlog returning its record": _variant(

@@ -14,7 +14,7 @@ Examples:
     (['full', 'ok'], 'ok')
 """
 
-from ._event import Event as Event
+from ._checks import Event as Event
 from ._log import EventLog as EventLog
 from ._snapshot import Snapshot as Snapshot
 

@@ -1,6 +1,6 @@
-"""``python -m cowlog``: the ``cowlog`` command (see :mod:`cowlog.cli`)."""
+"""``python -m cowlog``: the ``cowlog`` command (see `cowlog.cli`)."""
 
-from .cli import main
+from .cli.main import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

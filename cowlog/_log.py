@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from pyrsistent import pvector
 
-from ._event import Event, _new_tuple
+from ._checks import Event, _new_tuple
 from ._snapshot import Snapshot, _raise_if_unhashable
 from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
 

@@ -12,7 +12,7 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import Any, TypeVar, overload
 
-from ._event import Event, Record, to_event, to_events
+from ._checks import Event, Record, to_event, to_events
 from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
 
 __all__ = ["Snapshot"]

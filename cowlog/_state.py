@@ -31,7 +31,7 @@ from typing import Any
 
 from pyrsistent import PVector
 
-from ._event import Record
+from ._checks import Record
 
 __all__ = [
     "CHUNK",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
-from ._event import Event
+from ._checks import Event
 from ._log import EventLog
 
 __all__ = ["logger_service"]

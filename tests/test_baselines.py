@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cowlog import EventLog
-from cowlog._baselines import FloorLog, NaiveLog, SeedLog, SeedRWLock
+from cowlog.cli.baselines import FloorLog, NaiveLog, SeedLog, SeedRWLock
 
 # A history with ties, older timestamps after newer ones, and keys in mixed order.
 ITEMS: list[tuple[Any, Any, int]] = [

@@ -1,10 +1,10 @@
-"""The verdicts `cowlog bench` prints (cowlog._bench): each target decided by the right figures."""
+"""The verdicts `cowlog bench` prints (cowlog.cli.bench): each target decided by the right figures."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cowlog._bench import _targets, _time_calls
+from cowlog.cli.bench import _targets, _time_calls
 
 
 def _results(**snapshot_at_3m: float) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from _model import shortlog_by_rule
 
-import cowlog.cli
-from cowlog.cli import main
+import cowlog.cli.main
+from cowlog.cli.main import main
 
 DATA = Path(__file__).parent / "data" / "loghub"
 JSONL = sorted(DATA.glob("*.jsonl"))
@@ -496,7 +496,7 @@ def test_demo_refuses_a_silly_duration(cowlog_main: Run) -> None:
 def test_bench_calls_the_benchmark_runner_with_its_options(
     cowlog_main: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cowlog._bench
+    import cowlog.cli.bench
 
     calls: list[dict[str, Any]] = []
 
@@ -504,12 +504,12 @@ def test_bench_calls_the_benchmark_runner_with_its_options(
         calls.append(options)
         return 7
 
-    monkeypatch.setattr(cowlog._bench, "run", fake_run)
+    monkeypatch.setattr(cowlog.cli.bench, "run", fake_run)
     assert cowlog_main("bench", "--quick", "--json", "out.json")[0] == 7
     assert cowlog_main("bench")[0] == 7
     assert calls == [{"quick": True, "json_path": "out.json"}, {"quick": False, "json_path": None}]
 
 
 def test_main_module_only_calls_main() -> None:
-    source = (Path(cowlog.cli.__file__).parent / "__main__.py").read_text()
+    source = (Path(cowlog.__file__).parent / "__main__.py").read_text()
     assert "main()" in source and "import" in source

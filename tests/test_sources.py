@@ -1,4 +1,4 @@
-"""cowlog._sources: time parsing, field access, streaming JSON lines and CSV, located errors."""
+"""cowlog.cli.sources: time parsing, field access, streaming JSON lines and CSV, located errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cowlog._sources import BadRecord, Fields, Source, SourceError, open_source, parse_time
+from cowlog.cli.sources import BadRecord, Fields, Source, SourceError, open_source, parse_time
 
 DATA = Path(__file__).parent / "data" / "loghub"
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from itertools import cycle
 from typing import Any
 
-from ._baselines import FloorLog, NaiveLog, SeedLog
-from ._log import EventLog
+from .baselines import FloorLog, NaiveLog, SeedLog
+from .._log import EventLog
 
 __all__ = ["Config", "run"]
 
@@ -806,7 +806,7 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
 def _main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m cowlog._bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m cowlog.cli.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a shorter run (under a minute)")
     parser.add_argument("--json", metavar="FILE", help="write the raw figures to FILE")
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@
 ``SystemExit`` and never shows a traceback for bad input: 0 on success, 2 for bad input or usage
 (with one ``FILE:LINE: what is wrong`` line on stderr), 1 for a broken pipe, 130 on Ctrl-C.
 
-Reading and parsing live in :mod:`cowlog._sources`; this module only wires them to an
+Reading and parsing live in `cowlog.cli.sources`; this module only wires them to an
 :class:`~cowlog.EventLog` and prints. ``rich`` (the ``cli`` extra) is imported only by the parts
 that draw tables and progress bars, so ``--format jsonl`` works with the core install alone.
 """
@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from ._event import Event
-from ._log import EventLog
-from ._sources import FORMATS, Fields, Loaded, Raw, Source, SourceError, open_source
+from .._checks import Event
+from .._log import EventLog
+from .sources import FORMATS, Fields, Loaded, Raw, Source, SourceError, open_source
 
 __all__ = ["main"]
 
@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         "(shortlog), the log from an offset (replay), a concurrent demo, benchmarks.",
         epilog="Run 'cowlog COMMAND --help' for a command's options.",
     )
-    from . import __version__
+    from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"cowlog {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -722,11 +722,9 @@ def _demo_time(timestamp: int, args: argparse.Namespace) -> str:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    if importlib.util.find_spec("cowlog._bench") is None:
-        raise _Usage("cowlog: the benchmarks (cowlog._bench) are not installed")
-    from . import _bench
+    from . import bench
 
-    result = _bench.run(quick=args.quick, json_path=args.json)
+    result = bench.run(quick=args.quick, json_path=args.json)
     return result if isinstance(result, int) else 0
 
 
