@@ -27,8 +27,8 @@ import textwrap
 from collections.abc import Callable
 from typing import Any
 
-import cowlog.cli.baselines
 import cowlog._log
+import cowlog.cli.baselines
 from cowlog import EventLog
 from cowlog.cli.baselines import FloorLog
 from cowlog.cli.bench import _fresh, _items, _machine, _time_ingest

@@ -1,4 +1,4 @@
-"""The verdicts `cowlog bench` prints (cowlog.cli.bench): each target decided by the right figures."""
+"""The verdicts `cowlog bench` prints (cowlog.cli.bench): each target decided by its figures."""
 
 from __future__ import annotations
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from itertools import cycle
 from typing import Any
 
-from .baselines import FloorLog, NaiveLog, SeedLog
 from .._log import EventLog
+from .baselines import FloorLog, NaiveLog, SeedLog
 
 __all__ = ["Config", "run"]
 
