@@ -11,7 +11,7 @@ from collections.abc import Hashable
 from operator import index as _index
 from typing import Any, TypeVar
 
-__all__ = ["Record", "check_offset", "check_timestamp", "raise_if_unhashable"]
+__all__ = ["LogClosedError", "Record", "check_offset", "check_timestamp", "raise_if_unhashable"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -26,6 +26,14 @@ per-event object is made on the way out); unpack it, or index it (``record[2]`` 
 
 #: A record of unknown key and value types, for the log's internals.
 AnyRecord = tuple[int, Any, Any]
+
+
+class LogClosedError(ValueError):
+    """A write to a log that was closed (`EventLog.close`): nothing was written.
+
+    A `ValueError`, as writing to a closed file is, so existing handlers keep working. Reads of a
+    closed log and of its snapshots keep working.
+    """
 
 
 def check_timestamp(timestamp: object, name: str) -> int:

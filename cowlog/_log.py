@@ -25,12 +25,14 @@ from __future__ import annotations
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator
+from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from pyrsistent import pvector
 
-from ._checks import AnyRecord, Record, check_timestamp, raise_if_unhashable
+from . import _follow
+from ._checks import AnyRecord, LogClosedError, Record, check_timestamp, raise_if_unhashable
 from ._snapshot import Snapshot
 from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
 
@@ -79,7 +81,9 @@ class EventLog(Generic[K, V]):
     __slots__ = (
         "__weakref__",
         "_clock",
+        "_closed",
         "_dirty",
+        "_gate",
         "_head",
         "_histories",
         "_keys",
@@ -87,6 +91,7 @@ class EventLog(Generic[K, V]):
         "_owner",
         "_slow",
         "_version",
+        "_wakers",
     )
 
     def __init__(self, *, clock: Callable[[], int] = _time_ns) -> None:
@@ -104,9 +109,14 @@ class EventLog(Generic[K, V]):
         self._slow = False  # the fast path must not run: see _update_slow
         self._head: Version | None = None  # a written but unpublished version, if any (journal)
         self._owner = 0  # the thread running user code under the lock, else 0
+        self._closed = False
+        # Followers waiting for the next write (see _follow): a held lock, and one waker per loop.
+        self._gate: Any = None
+        self._wakers: dict[Any, _follow.LoopWaker] = {}
 
     def __repr__(self) -> str:
-        return f"<cowlog.EventLog: {len(self)} events>"
+        closed = ", closed" if self._closed else ""
+        return f"<cowlog.EventLog: {len(self)} events{closed}>"
 
     def __len__(self) -> int:
         """Return the number of events ingested so far. O(1), lock-free."""
@@ -257,6 +267,8 @@ class EventLog(Generic[K, V]):
             self._owner = _get_ident()  # in the try: the finally always clears it
             if self._dirty:
                 self._repair()
+            if self._closed:
+                raise LogClosedError(f"{self!r}: the log is closed, nothing was written")
             size, chunks, tail = self._version if self._head is None else self._head
             histories, keys = self._histories, self._keys
             now = None
@@ -321,11 +333,33 @@ class EventLog(Generic[K, V]):
         (write a journal frame) overrides it, and may raise to refuse the write: the caller then
         repairs the log back to *size*.
         """
+        self._publish(version)
+
+    def _publish(self, version: Version) -> None:
+        """Store *version* for readers (one reference store), then wake waiting followers."""
         self._version = version
+        if self._gate is not None or self._wakers:
+            self._wake()
+
+    def _wake(self) -> None:
+        """Wake every waiting follower: O(1) for threads, one callback per asyncio loop."""
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()  # the first waiter to get it passes it on: see _follow
+        wakers, self._wakers = self._wakers, {}
+        for waker in wakers.values():
+            waker.wake()
+        self._update_slow()
 
     def _update_slow(self) -> None:
         """Decide whether writes must take the general path. Lock held."""
-        self._slow = self._dirty or self._head is not None
+        self._slow = (
+            self._dirty
+            or self._closed
+            or self._head is not None
+            or self._gate is not None
+            or bool(self._wakers)
+        )
 
     def _repair(self) -> None:
         """Drop whatever an interrupted write left past the base version. Lock held.
@@ -348,6 +382,99 @@ class EventLog(Generic[K, V]):
                 history[0] = record_at(chunks, tail, history[-1])[0]
         self._dirty = False
         self._update_slow()
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Refuse further writes and end every follower once it has read everything.
+
+        Writes after this raise `LogClosedError` and change nothing; reads, snapshots and held
+        iterators keep working; each follower yields what was ingested before the close, then
+        ends. Closing twice is harmless. O(1) plus one wake-up per waiting loop.
+
+        Examples:
+            >>> with EventLog() as log:
+            ...     log.ingest("a", 1, 1)
+            0
+            >>> log.closed, list(log.replay())
+            (True, [(1, 'a', 1)])
+        """
+        if self._owner:
+            self._refuse_reentry()
+        with self._lock:
+            self._closed = True
+            self._wake()  # also sets _slow: a write now takes the path that refuses it
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called. O(1), lock-free."""
+        return self._closed
+
+    def __enter__(self) -> EventLog[K, V]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- followers -------------------------------------------------------------------------------
+
+    def follow(self, since: int = 0, *, timeout: float | None = None) -> Iterator[Record[K, V]]:
+        """Yield the records from offset *since* on, then wait for more, until the log closes.
+
+        Every record exactly once, in offset order, with no gap, whatever the writers do; a batch
+        is never seen in part. A backlog is read at replay speed (records pass in C, a chunk at a
+        time); then the iterator blocks until the next write. It ends after the last record
+        ingested before `close`, or when no new record arrived for *timeout* seconds. A follower
+        keeps only its position: it never slows a writer, and a waiting follower costs a write
+        O(1). Safe from any thread; each iterator is for one thread.
+
+        Examples:
+            >>> log = EventLog()
+            >>> log.ingest_many([("a", 1, 1), ("b", 2, 2)])
+            range(0, 2)
+            >>> follower = log.follow(since=1)
+            >>> next(follower)
+            (2, 'b', 2)
+            >>> log.close()
+            >>> list(follower)
+            []
+
+        Raises:
+            TypeError: *since* is not an integer or *timeout* not a number (raised at the call).
+            ValueError: *since* is negative, or *timeout* negative or NaN. An offset past the end
+                is allowed: the follower waits for it.
+        """
+        return _follow.follow(self, since, timeout)
+
+    def afollow(
+        self, since: int = 0, *, timeout: float | None = None
+    ) -> AsyncIterator[Record[K, V]]:
+        """The same as `follow`, for ``async for`` under asyncio, never blocking the event loop.
+
+        Works from any number of event loops in any threads. A write wakes each loop with waiting
+        followers once (``call_soon_threadsafe``), never once per follower; cancelling the task
+        that iterates removes its waiter.
+
+        Examples:
+            >>> import asyncio
+            >>> log = EventLog()
+            >>> log.ingest("a", 1, 1)
+            0
+            >>> async def consume():
+            ...     return [record async for record in log.afollow(timeout=0.01)]
+            >>> asyncio.run(consume())
+            [(1, 'a', 1)]
+
+        Raises:
+            TypeError: *since* is not an integer or *timeout* not a number (raised at the call).
+            ValueError: *since* is negative, or *timeout* negative or NaN.
+        """
+        return _follow.afollow(self, since, timeout)
 
     # -- readers ---------------------------------------------------------------------------------
 
