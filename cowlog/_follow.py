@@ -155,7 +155,20 @@ def _register(
     loop: asyncio.AbstractEventLoop,
     future: asyncio.Future[None],
 ) -> LoopWaker | None:
-    """Add *future* to *loop*'s waker, or return None if there is no need to wait."""
+    """Add *future* to *loop*'s waker, or return None if there is no need to wait.
+
+    When the loop already has a waker, no lock is needed: a writer detaches a waker before it
+    schedules its ``fire`` on this loop, and ``fire`` runs on this thread, so it cannot run
+    between the look-up and the ``add`` below; whichever waker this finds fires after the add.
+    So with a thousand followers on one loop, one of them takes the writer lock per write.
+    """
+    waker = log._wakers.get(loop)  # the dict is replaced whole by writers: a safe read
+    if waker is not None:
+        waker.futures.add(future)
+        if log._version[0] > position:  # published meanwhile: read it now
+            waker.futures.discard(future)
+            return None
+        return waker
     with log._lock:
         if log._version[0] > position or log._closed:
             return None
