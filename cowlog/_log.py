@@ -407,7 +407,13 @@ class EventLog(Generic[K, V]):
 
     @property
     def closed(self) -> bool:
-        """Whether `close` was called. O(1), lock-free."""
+        """Whether `close` was called. O(1), lock-free.
+
+        Examples:
+            >>> log = EventLog()
+            >>> log.closed, log.close(), log.closed
+            (False, None, True)
+        """
         return self._closed
 
     def __enter__(self) -> EventLog[K, V]:
@@ -456,7 +462,9 @@ class EventLog(Generic[K, V]):
     ) -> AsyncIterator[Record[K, V]]:
         """The same as `follow`, for ``async for`` under asyncio, never blocking the event loop.
 
-        Works from any number of event loops in any threads. A write wakes each loop with waiting
+        O(1) to start; records then come one ``await`` at a time (a backlog is read from
+        snapshots, never one wake-up per record). Works from any number of event loops in any
+        threads. A write wakes each loop with waiting
         followers once (``call_soon_threadsafe``), never once per follower; cancelling the task
         that iterates removes its waiter.
 
