@@ -175,7 +175,8 @@ Examples:
 
   cowlog shortlog app.jsonl
   cowlog shortlog app.jsonl --format jsonl | jq -r .message
-  cowlog shortlog HDFS.csv --key EventId --time Date+Time --time-format '%y%m%d %H%M%S'
+  cowlog shortlog HDFS.csv --key EventId \\
+      --time Date+Time --time-format '%y%m%d %H%M%S'
 
 """
 
@@ -187,7 +188,8 @@ past the end prints nothing.
 Examples:
 
   cowlog replay app.jsonl --since 1000 | head
-  cowlog replay Zookeeper.csv --key EventId --time Date+Time --since 1990
+  cowlog replay Zookeeper.csv --key EventId \\
+      --time Date+Time --since 1990
 
 """
 
