@@ -841,3 +841,31 @@ def test_shortlog_memory_grows_with_the_event_types_not_the_lines(
         199_999,
     ]
     assert peak < 4_000_000, f"peak {peak:,} bytes"
+
+
+def test_bench_prints_on_a_console_that_never_cuts_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cowlog bench draws every table on render.whole_tables_console (tested above)."""
+    import cowlog.cli.bench
+    import cowlog.cli.render
+
+    class Drawn(Exception):
+        pass
+
+    def console(**options: Any) -> Any:
+        raise Drawn
+
+    monkeypatch.setattr(cowlog.cli.render, "whole_tables_console", console)
+    with pytest.raises(Drawn):
+        cowlog.cli.bench.run(quick=True)
+
+
+def test_demo_of_a_file_with_dates_shows_utc_times_and_escapes_its_name(
+    cowlog_main: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "we\x1bird[b].jsonl"
+    path.write_text('{"key": "a\\u001b", "ts": "2024-02-29T10:00:00Z"}\n', encoding="utf-8")
+    status, out, _ = cowlog_main("demo", path, "--seconds", "0.2", "--writers", "1",
+                                 "--readers", "1")  # fmt: skip
+    assert status == 0, out
+    assert "\x1b" not in out and "we\\x1bird[b].jsonl" in " ".join(out.split())
+    assert "time (UTC)" in out and "a\\x1b" in out

@@ -729,22 +729,24 @@ def _run_demo(args: argparse.Namespace) -> int:
     _require_rich()
     from rich.console import Console
     from rich.live import Live
+    from rich.markup import escape as markup_escape
     from rich.table import Table
 
     events: list[tuple[Any, Any]]
     times: list[int] | None = None
+    file_unit: str | None = None  # the unit of the file's times, when known
     if args.file is not None:
         fields = Fields(key=args.key, time=args.time, time_format=args.time_format)
         scratch: EventLog[Any, Raw] = EventLog()
         with open_source(args.file, args.input_format) as source:
             with _collector_parked():
-                source.load(scratch.ingest_many, fields)
+                file_unit = source.load(scratch.ingest_many, fields).time_unit
             records = list(scratch.replay())
             events = [(key, source.to_object(raw)) for _, key, raw in records]
             times = [timestamp for timestamp, _, _ in records]
         if not events:
             raise _Usage(f"cowlog: {args.file} holds no records")
-        origin = f"{args.file}, {len(events):,} records, replayed in laps"
+        origin = f"{markup_escape(escape(args.file))}, {len(events):,} records, replayed in laps"
     else:
         events = _generated_events(seed=1, count=50_000)
         origin = f"a generated web-service log, {len(_TEMPLATES)} event types"
@@ -795,7 +797,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - began
 
     snap = log.snapshot()
-    _demo_results(out, snap, readers, elapsed, args)
+    _demo_results(out, snap, readers, elapsed, args, file_unit)
     problems = [problem for stats in readers for problem in stats.problems]
     problems += _check_shortlog(snap)
     if problems:
@@ -831,20 +833,25 @@ def _check_shortlog(snap: Any) -> list[str]:
 
 
 def _demo_results(
-    out: Any, snap: Any, readers: list[_DemoStats], elapsed: float, args: argparse.Namespace
+    out: Any,
+    snap: Any,
+    readers: list[_DemoStats],
+    elapsed: float,
+    args: argparse.Namespace,
+    file_unit: str | None,
 ) -> None:
     from rich.table import Table
     from rich.text import Text
 
     events = list(snap.shortlog())
-    times = [_demo_time(timestamp, args) for timestamp, _, _ in events]
+    times = [_demo_time(timestamp, args, file_unit) for timestamp, _, _ in events]
     keys = [escape(str(key)) for _, key, _ in events]
     fields = Fields(key=args.key, time=args.time)
-    time_title = "time (UTC)" if args.file is None else "time"
+    title = "time (UTC)" if args.file is None else time_title(file_unit)
     shortlog = Table(
         title="shortlog: the latest event of each type", title_justify="left", expand=True
     )
-    shortlog.add_column(time_title, no_wrap=True, width=max([len(time_title), *map(len, times)]))
+    shortlog.add_column(title, no_wrap=True, width=max([len(title), *map(len, times)]))
     shortlog.add_column(
         "type", style="bold cyan", no_wrap=True, width=min(max([4, *map(len, keys)]), 30)
     )
@@ -876,9 +883,9 @@ def _demo_results(
     out.print(rates)
 
 
-def _demo_time(timestamp: int, args: argparse.Namespace) -> str:
-    if args.file is not None:  # a file's times: in whatever unit the file uses
-        return str(timestamp)
+def _demo_time(timestamp: int, args: argparse.Namespace, file_unit: str | None) -> str:
+    if args.file is not None:  # a file's times: dates if read from dates, else as they are
+        return format_time(timestamp, file_unit)
     moment = datetime.fromtimestamp(timestamp / 1000, UTC)  # the generated log's milliseconds
     return moment.strftime("%H:%M:%S.%f")[:-3]
 
