@@ -84,6 +84,7 @@ class _Help(argparse.HelpFormatter):
                             width,
                             initial_indent=indent + "- ",
                             subsequent_indent=indent + "  ",
+                            break_on_hyphens=False,
                         )
                         for item in items
                     )
@@ -95,6 +96,7 @@ class _Help(argparse.HelpFormatter):
                         width,
                         initial_indent=indent,
                         subsequent_indent=indent,
+                        break_on_hyphens=False,  # never split an option such as --input-format
                     )
                 )
         return "\n\n".join(paragraphs)
@@ -242,10 +244,10 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cowlog",
-        description="Read structured logs (JSON lines or CSV) into a cowlog EventLog and print "
-        "the latest event of each type (shortlog) or the log from an offset (replay); watch "
-        "writers and readers share one log (demo); compare cowlog with the service it replaces "
-        "(bench).",
+        description="Read structured logs (JSON lines or CSV) and print the latest event of "
+        "each type, by cowlog's shortlog rule (shortlog), or the log from an offset, through a "
+        "cowlog EventLog (replay); watch writers and readers share one log (demo); compare "
+        "cowlog with the service it replaces (bench).",
         epilog="Run 'cowlog COMMAND --help' for a command's options, input rules and examples. "
         "Exit status: 0 success, 2 bad input or arguments (one line on stderr), 1 output not "
         "written (full disk; a closed pipe ends quietly), 130 interrupted.",
