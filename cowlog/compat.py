@@ -83,7 +83,7 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
         Examples:
             >>> service = logger_service()
             >>> service.ingest("a", 1, 5)
-            >>> tuple(service.log.latest("a"))
+            >>> service.log.latest("a")
             (5, 'a', 1)
         """
         return self._log
