@@ -869,3 +869,34 @@ def test_demo_of_a_file_with_dates_shows_utc_times_and_escapes_its_name(
     assert status == 0, out
     assert "\x1b" not in out and "we\\x1bird[b].jsonl" in " ".join(out.split())
     assert "time (UTC)" in out and "a\\x1b" in out
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["replay", "--help"]])
+def test_help_and_version_to_a_full_disk_fail_with_one_line(argv: list[str]) -> None:
+    """argparse swallows a failed write of its help; the command reports it instead."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*COMMAND, *argv], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    assert (done.returncode, done.stderr) == (
+        1,
+        "cowlog: cannot write the output: No space left on device\n",
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_demo_to_a_full_disk_fails_with_one_line() -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*COMMAND, "demo", "--seconds", "0.2", "--writers", "1", "--readers", "1"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert (
+        done.stderr.splitlines()[-1] == "cowlog: cannot write the output: No space left on device"
+    )
+    assert "Traceback" not in done.stderr

@@ -102,6 +102,14 @@ class _Help(argparse.HelpFormatter):
         return "\n\n".join(paragraphs)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a failed write of --help or --version is not silently ignored."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            (file or sys.stderr).write(message)
+
+
 def _offset(text: str) -> int:
     try:
         value = int(text)
@@ -242,7 +250,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cowlog",
         description="Read structured logs (JSON lines or CSV) and print the latest event of "
         "each type, by cowlog's shortlog rule (shortlog), or the log from an offset, through a "
@@ -555,7 +563,8 @@ def _count(number: int, noun: str) -> str:
 
 
 def _note(text: str) -> None:
-    print(escape(text), file=sys.stderr)
+    with suppress(OSError, ValueError):  # no stderr to tell: the exit status says it
+        print(escape(text), file=sys.stderr)
 
 
 def _report_skipped(loaded: Loaded) -> None:
@@ -932,14 +941,14 @@ def main(argv: list[str] | None = None) -> int:
     Never raises for bad input or bad arguments: they print one line on stderr and return 2.
     Output that cannot be written returns 1: quietly for a closed pipe, with one line otherwise.
     """
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a usage error already printed
-        return _exit_status(exc)
-    run: Callable[[argparse.Namespace], int] = args.run
     frozen = gc.get_freeze_count()
     try:
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version, or a usage error already printed
+            sys.stdout.flush()
+            return _exit_status(exc)
+        run: Callable[[argparse.Namespace], int] = args.run
         status = run(args)
         sys.stdout.flush()  # here, not at exit: a full disk must be reported, not ignored
         return status
