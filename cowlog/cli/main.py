@@ -540,6 +540,7 @@ def _print_tables(out: _Output) -> None:
         first = False
     if first:
         console.print(table(True))
+    sys.stdout.flush()  # before the notes on stderr: a failed write is the only message
 
 
 _MESSAGE_FIELDS = ("message", "msg", "Content", "content", "text", "summary", "event", "log")
