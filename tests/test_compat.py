@@ -665,3 +665,21 @@ def test_seed_defects_1_6_7_are_real() -> None:
     gc.collect()
     with pytest.raises(Exception, match="Too many raw copies"):
         next(seed.replay())
+
+
+@pytest.mark.timeout(60)
+def test_reentrant_ingest_raises_instead_of_deadlocking_on_the_shims_lock() -> None:
+    """A key whose __hash__ writes to the same service re-enters ingest while the shim holds its
+    own lock. The shim's lock is re-entrant, so the nested call reaches the log, which refuses a
+    re-entrant write with RuntimeError; a plain lock would hang here for ever."""
+    service = logger_service()
+
+    class Sneaky:
+        def __hash__(self) -> int:
+            service.ingest("inner", "x", None)
+            return 1
+
+    with pytest.raises(RuntimeError, match="re-entrant"):
+        service.ingest(Sneaky(), "outer", 5)
+    service.ingest("after", "works", None)
+    assert list(service.replay()) == [(0, "after", "works")]
