@@ -25,16 +25,18 @@ from __future__ import annotations
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from operator import index as _index
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
 from . import _follow
 from ._checks import (
     AnyRecord,
+    K,
     LogClosedError,
     Record,
+    V,
     check_offset,
     check_timestamp,
     raise_if_unhashable,
@@ -54,8 +56,6 @@ from ._state import (
 
 __all__ = ["EventLog"]
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 
 _get_ident = threading.get_ident
 _SLACK = 8 * CHUNK  # retention drops old events by at least this many at a time

@@ -62,6 +62,26 @@ def test_readme_python_blocks_pass_mypy_strict_and_run(tmp_path: Path) -> None:
         assert ran.returncode == 0, ran.stderr
 
 
+def test_a_bare_event_log_type_checks_without_an_annotation(tmp_path: Path) -> None:
+    """``EventLog()`` with no annotation is ``EventLog[Hashable, Any]`` (TypeVar defaults), so a
+    user's first lines pass ``mypy --strict``; a wrong use of a record still fails."""
+    good = tmp_path / "bare.py"
+    good.write_text(
+        "from cowlog import EventLog\n"
+        "log = EventLog()\n"
+        "log.ingest('disk', {'free': 0}, 10)\n"
+        "latest = log.latest('disk')\n"
+        "if latest is not None:\n"
+        "    ts, key, value = latest\n"
+        "    print(ts + 1, key, value)\n"
+    )
+    bad = tmp_path / "bad.py"
+    bad.write_text("from cowlog import EventLog\nlog = EventLog()\nlog.latest('disk')[0] + 1\n")
+    assert mypy(good, cwd=ROOT).returncode == 0
+    refused = mypy(bad, cwd=ROOT)
+    assert refused.returncode == 1 and "None" in refused.stdout
+
+
 USER_CODE = """\
 from cowlog import EventLog
 
