@@ -897,3 +897,34 @@ def test_demo_to_a_full_disk_fails_with_one_line() -> None:
         done.stderr.splitlines()[-1] == "cowlog: cannot write the output: No space left on device"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_replay_tail_holds_only_the_last_events_in_memory(cowlog_main: Run, tmp_path: Path) -> None:
+    """200,000 lines through ``replay --tail 100`` (retention inside the CLI, issue 15): the output
+    is the last 100 records, and the peak of traced memory stays far below what holding every
+    line would take (about 20 MB): the log keeps 100 events plus the retention slack."""
+    import tracemalloc
+
+    path = tmp_path / "big.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(200_000):
+            out.write(f'{{"key": "k{i % 3}", "ts": {i}, "message": "request {i:08d} served"}}\n')
+    tracemalloc.start()
+    try:
+        status, out_text, _ = cowlog_main("replay", path, "--tail", "100", "--format", "jsonl")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert status == 0
+    assert [json.loads(line)["ts"] for line in out_text.splitlines()] == list(
+        range(199_900, 200_000)
+    )
+    assert peak < 8_000_000, f"peak {peak:,} bytes"
+
+
+def test_replay_tail_and_since_do_not_go_together(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "small.jsonl"
+    path.write_text('{"key": "a", "ts": 1}\n')
+    status, _, err = cowlog_main("replay", path, "--tail", "5", "--since", "1")
+    assert status == 2 and "--tail and --since" in err
+    assert cowlog_main("replay", path, "--tail", "0")[0] == 2

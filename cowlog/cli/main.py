@@ -120,6 +120,16 @@ def _offset(text: str) -> int:
     return value
 
 
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -193,11 +203,13 @@ Examples:
 _REPLAY_HELP = """\
 Print the log's events from offset --since on, in arrival order. Offsets count the records \
 ingested, from 0: blank and skipped lines take none (the table shows offset and line). An offset \
-past the end prints nothing.
+past the end prints nothing. --tail N prints the last N events instead, and keeps only those in \
+memory as it reads (an EventLog with max_events=N), so a file far bigger than memory is fine.
 
 Examples:
 
   cowlog replay app.jsonl --since 1000 | head
+  cowlog replay huge.jsonl --tail 100000 --format jsonl
   cowlog replay Zookeeper.csv --key EventId \\
       --time Date+Time --since 1990
 
@@ -284,6 +296,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_input_options(replay)
     replay.add_argument(
         "--since", type=_offset, default=0, metavar="N", help="first offset to print (default: 0)"
+    )
+    replay.add_argument(
+        "--tail",
+        type=_count_arg,
+        metavar="N",
+        help="print only the last N events, holding only those in memory (not with --since)",
     )
     replay.set_defaults(run=_run_replay)
 
@@ -460,11 +478,16 @@ def _run_shortlog(args: argparse.Namespace) -> int:
 
 def _run_replay(args: argparse.Namespace) -> int:
     output = _output_format(args)
+    if args.tail is not None and args.since:
+        raise _Usage("cowlog: --tail and --since do not go together")
     with _read(args, output) as (source, fields):
-        log: EventLog[Any, Raw] = EventLog()
+        # With --tail, retention keeps the memory to the last N events (plus a few chunks).
+        log: EventLog[Any, Raw] = EventLog(max_events=args.tail)
         loaded = _load(source, fields, log.ingest_many, args.skip_bad)
         snap = log.snapshot()
-        size = len(snap)
+        size = snap.next_offset
+        if args.tail is not None:
+            args.since = max(0, size - args.tail)
         if output == "jsonl":
             _print_jsonl(source, (record[2] for record in snap.replay(args.since)))
         else:
