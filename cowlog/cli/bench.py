@@ -652,7 +652,8 @@ def bench_reads(config: Config, step: Callable[[str], None]) -> Results:
         records = list(logs["cowlog"].replay())  # the very tuples cowlog stores
         for op, calls in _read_calls_100_keys(logs, records).items():
             _fresh()
-            out[f"{op}@{n}"] = _read_row(op, f"{n:,} events, 100 keys", calls, rounds, budget)
+            workload = f"{n:,} events, 100 keys"
+            out[f"{op}@{n}"] = _read_row(op, workload, calls, rounds, budget)
             step(f"reads on {n:,} events: {op}")
         del logs, records
         _fresh()
@@ -666,7 +667,9 @@ def bench_reads(config: Config, step: Callable[[str], None]) -> Results:
         distinct = len(list(logs["cowlog"].shortlog()))
         calls = {design: (lambda log=log: list(log.shortlog())) for design, log in logs.items()}
         _fresh()
-        label = f"{events:,} events, {distinct:,} keys ({order})"
+        label = f"{events:,} events, {distinct:,} keys, " + (
+            "round-robin" if order == "round-robin" else f"drawn at random from {keys:,}"
+        )
         row = _read_row("list(shortlog())", label, calls, rounds, budget)
         row["keys"] = distinct
         out[f"list(shortlog())@{keys} keys, {order}"] = row
@@ -714,37 +717,45 @@ def _read_targets(results: Results) -> list[tuple[str, str, bool]]:
     return rows
 
 
+def _us_short(seconds: float) -> str:
+    us = seconds * 1e6
+    return f"{us:,.0f}" if us >= 100 else f"{us:.2f}"
+
+
 def _print_reads(console: Any, table_type: Any, reads: Results, rounds: int) -> None:
-    """The read table: median us per call, the designs side by side, and the ratios."""
+    """The read tables, one per log: median us per call, the designs side by side, the ratios."""
     from rich.markup import escape  # "[i]" would otherwise be read as markup
 
-    table = table_type(
-        title=f"Reads: us per call, median of {rounds} interleaved rounds (list: a plain list of "
-        "the same tuples)"
-    )
-    columns = ("read", "log", "list", "floor", "cowlog", "seed", "cowlog / list", "seed / cowlog")
-    for column in columns:
-        table.add_column(column, justify="right")
+    workloads: dict[str, list[Results]] = {}
     for row in reads.values():
-        med = row["median"]
-
-        def cell(design: str, med: dict[str, float] = med) -> str:
-            return _us(med[design]) if design in med else "-"
-
-        table.add_row(
-            escape(row["op"]),
-            row["workload"],
-            cell("list"),
-            cell("floor"),
-            cell("cowlog"),
-            cell("seed"),
-            f"{med['cowlog'] / med['list']:.2f}x" if "list" in med else "-",
-            f"{med['seed'] / med['cowlog']:.1f}x",
+        workloads.setdefault(row["workload"], []).append(row)
+    for workload, rows in workloads.items():
+        table = table_type(
+            title=f"Reads, {workload}: us per call, median of {rounds} interleaved rounds"
         )
-    console.print(table)
+        table.add_column("read", justify="right", no_wrap=True)
+        for column in ("list", "floor", "cowlog", "seed", "cowlog / list", "seed / cowlog"):
+            table.add_column(column, justify="right")
+        for row in rows:
+            med = row["median"]
+
+            def cell(design: str, med: dict[str, float] = med) -> str:
+                return _us_short(med[design]) if design in med else "-"
+
+            table.add_row(
+                escape(row["op"]),
+                cell("list"),
+                cell("floor"),
+                cell("cowlog"),
+                cell("seed"),
+                f"{med['cowlog'] / med['list']:.2f}x" if "list" in med else "-",
+                f"{med['seed'] / med['cowlog']:.1f}x",
+            )
+        console.print(table)
     console.print(
-        "drain: deque(it, maxlen=0). snap\\[i]: cowlog indexes a held snapshot, the seed its held "
-        "copy (a list; taking it costs what the snapshot() table shows), the floor its live list."
+        "list: a plain list of the same tuples cowlog stores. drain: deque(it, maxlen=0). "
+        "snap\\[i]: cowlog indexes a held snapshot, the seed its held copy (a list; taking it "
+        "costs what the snapshot() table shows), the floor its live list."
     )
 
 
