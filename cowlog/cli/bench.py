@@ -4,7 +4,8 @@
 in the same run, so the ratios are fair even when the machine is noisy):
 
 1. **ingest**: one thread ingests n events (100 keys, growing int timestamps) into an empty log;
-   the mean cost per event, the minimum over a few repeats; n = 100k / 1M / 3M.
+   the mean cost per event, the minimum over a few repeats, and the median over the repeats of
+   cowlog's ratio to the floor within each (the bar's figure); n = 100k / 1M / 3M.
 2. **distinct keys**: the same with 100,000 distinct keys.
 3. **growth**: the cost per ingest of a window of ingests into a log already holding n events,
    relative to the floor's at the same n: flat for cowlog, growing for the naive design.
