@@ -126,6 +126,15 @@ class Snapshot(Sequence[Record[K, V]]):
                 slice.
         """
         first, size = self._first, self._size
+        if type(index) is int and -(size - first) <= index < size - first:  # the common case
+            offset = (size if index < 0 else first) + index
+            sealed = self._sealed
+            chunks = sealed.chunks
+            chunk = (offset >> CHUNK_BITS) - sealed.base
+            if chunk < len(chunks):
+                record: Record[K, V] = chunks[chunk][offset & CHUNK_MASK]
+                return record
+            return self._tail[offset - ((sealed.base + len(chunks)) << CHUNK_BITS)]
         if isinstance(index, slice):
             start, stop, step = index.indices(size - first)
             if step == 1:
@@ -146,8 +155,8 @@ class Snapshot(Sequence[Record[K, V]]):
             index += length
         if not 0 <= index < length:
             raise IndexError(f"snapshot index out of range: {index} (length {length})")
-        record: Record[K, V] = record_at(self._sealed, self._tail, first + index)
-        return record
+        found: Record[K, V] = record_at(self._sealed, self._tail, first + index)
+        return found
 
     def __iter__(self) -> Iterator[Record[K, V]]:
         """Iterate over the retained records in arrival order (the same as `replay`)."""
