@@ -97,7 +97,8 @@ def _refuse_lossy(obj: object, what: str) -> None:
             for key, element in item.items():
                 if type(key) is not str:
                     _refuse(
-                        path, f"a {type(key).__name__} dict key ({key!r}) would come back a str"
+                        path,
+                        f"a dict key of type {type(key).__name__} ({key!r}) would come back a str",
                     )
                 push((element, f"{path}[{key!r}]"))
             continue

@@ -325,6 +325,10 @@ class RedisEventLog(Generic[K, V]):
         TypeError, ValueError: a bad argument.
     """
 
+    #: The scripts this log runs (a test swaps in a broken one to prove the tests catch it).
+    _write_script: _Script = _WRITE_SCRIPT
+    _read_script: _Script = _READ_SCRIPT
+
     def __init__(
         self,
         client_or_url: redis.Redis | str,
@@ -348,7 +352,7 @@ class RedisEventLog(Generic[K, V]):
             client = redis.Redis.from_url(client_or_url, socket_connect_timeout=5)
         elif isinstance(client_or_url, redis.Redis):
             client = client_or_url
-            where = repr(client.connection_pool)
+            where = _describe(client)
         else:
             raise TypeError(
                 f"client_or_url must be a redis.Redis or a URL, got {type(client_or_url).__name__}"
@@ -418,7 +422,7 @@ class RedisEventLog(Generic[K, V]):
             raise
 
     def _read(self, mode: str, since: int = 0, count: int = PAGE) -> Any:
-        return self._eval(_READ_SCRIPT, self._keys3, (*self._head, mode, since, count))
+        return self._eval(self._read_script, self._keys3, (*self._head, mode, since, count))
 
     def _write(self, args: list[Any]) -> tuple[int, int]:
         """Run the write script with *args* (the head's seq slot filled here); return
@@ -427,7 +431,7 @@ class RedisEventLog(Generic[K, V]):
         try:
             slot[1] += 1
             args[2] = slot[1]
-            first, count = self._eval(_WRITE_SCRIPT, (*self._keys3, slot[0]), args)
+            first, count = self._eval(self._write_script, (*self._keys3, slot[0]), args)
         finally:
             self._slots.append(slot)
         return int(first), int(count)
@@ -734,6 +738,15 @@ class RedisSnapshot(Sequence[Record], Generic[K, V]):
         """
         field = _field_or_none(key)
         return None if field is None else self._by_field.get(field)
+
+
+def _describe(client: redis.Redis) -> str:
+    """Where *client* connects, as a URL without credentials."""
+    kwargs = client.connection_pool.connection_kwargs
+    if "path" in kwargs:
+        return f"unix://{kwargs['path']}?db={kwargs.get('db', 0)}"
+    host, port = kwargs.get("host", "localhost"), kwargs.get("port", 6379)
+    return f"redis://{host}:{port}/{kwargs.get('db', 0)}"
 
 
 def _first(pair: tuple[int, Any]) -> int:

@@ -1,0 +1,426 @@
+"""cowlog.redis against a real redis-server (COWLOG_REDIS_URL; see tests/_redis.py).
+
+The codec and key checks at the top need no server. Everything else runs against the server the
+environment names, never a stand-in for it, except where the point is a server that is *not* a
+usable Redis (nothing listening, an HTTP server, a RESP server reporting an old version): those are
+real TCP servers started by the test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import _redis
+import pytest
+import redis
+from _model import shortlog_by_rule
+
+from cowlog import _codec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+try:
+    from cowlog.redis import FormatError, RedisEventLog, ServerError, _encode_key
+except ImportError:  # pragma: no cover - redis-py is in the test extra
+    pytest.skip("redis-py is not installed: pip install -e '.[test]'", allow_module_level=True)
+
+
+# -- without a server -----------------------------------------------------------------------------
+
+
+def test_import_cowlog_never_imports_redis() -> None:
+    code = "import sys, cowlog, cowlog.testing; assert 'redis' not in sys.modules, 'redis imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ((1, 2), "a tuple would come back a list"),
+        ([1, {"a": (1,)}], "value[1]['a']"),
+        ({1: "one"}, "a dict key of type int"),
+        ({"a": {None: 1}}, "a dict key of type NoneType"),
+        (float("nan"), "json codec"),
+        (float("inf"), "json codec"),
+        ({1, 2}, "json codec"),
+        (b"bytes", "json codec"),
+        (type("Name", (str,), {})("x"), "json codec"),
+        ([type("Count", (int,), {})(1)], "value[0]"),
+    ],
+)
+def test_json_codec_refuses_what_would_not_come_back_equal(value: Any, why: str) -> None:
+    with pytest.raises(TypeError, match="json codec") as error:
+        _codec.JSON.encode(value)
+    assert why in str(error.value)
+
+
+def test_json_codec_refuses_a_cycle() -> None:
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    with pytest.raises(TypeError, match="json codec"):
+        _codec.JSON.encode(cycle)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, 0, -(2**80), 1.5, -0.0, 1e308, "", "snow ☃", [], {}, {"a": [1, None, {"b": 2.5}]}],
+)
+def test_json_codec_round_trips_type_for_type(value: Any) -> None:
+    back = _codec.JSON.decode(_codec.JSON.encode(value))
+    assert back == value and type(back) is type(value)
+    assert repr(back) == repr(value)  # -0.0 stays -0.0, True stays True
+
+
+def test_pickle_codec_only_on_request_and_with_a_warning() -> None:
+    with pytest.warns(_codec.UnsafeCodecWarning, match="runs code"):
+        codec = _codec.get_codec("pickle")
+    value = {(1, 2): frozenset({3})}
+    assert codec.decode(codec.encode(value)) == value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _codec.get_codec("json") is _codec.JSON  # no warning for the default
+    with pytest.raises(ValueError, match="codec must be one of"):
+        _codec.get_codec("yaml")
+
+
+@pytest.mark.parametrize(
+    ("key", "canonical"),
+    [
+        ("a", b'"a"'),
+        (7, b"7"),
+        (None, b"null"),
+        (True, b"1"),  # True and 1 are one dict key: one survivor, as in EventLog
+        (False, b"0"),
+        ((1, ("x", True)), b'[1,["x",1]]'),
+    ],
+)
+def test_keys_that_come_back_equal_have_a_canonical_form(key: Any, canonical: bytes) -> None:
+    assert _encode_key(key, "key")[0] == canonical
+
+
+@pytest.mark.parametrize("key", [1.0, b"a", frozenset(), (1, 2.5), type("S", (str,), {})("a")])
+def test_keys_that_would_not_come_back_equal_are_refused(key: Any) -> None:
+    with pytest.raises(TypeError, match="keys must be str, int, bool, None or tuples"):
+        _encode_key(key, "key")
+
+
+@pytest.mark.parametrize("key", [[1], {}, ([],)])
+def test_unhashable_keys_are_refused_as_unhashable(key: Any) -> None:
+    with pytest.raises(TypeError, match="key must be hashable"):
+        _encode_key(key, "key")
+
+
+# -- with a server --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def url() -> str:
+    return _redis.server_url()
+
+
+@pytest.fixture(scope="module")
+def admin(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+@pytest.fixture
+def make_log(url: str, admin: redis.Redis) -> Iterator[Callable[..., RedisEventLog[Any, Any]]]:
+    """Fresh, empty logs under unique names; every key they made is deleted afterwards."""
+    names: list[str] = []
+
+    def make(name: str | None = None, **kwargs: Any) -> RedisEventLog[Any, Any]:
+        name = name or _redis.fresh_name()
+        names.append(name)
+        return RedisEventLog(url, name, **kwargs)
+
+    yield make
+    for name in names:
+        _redis.delete_log(admin, name)
+
+
+def evalsha_calls(admin: redis.Redis) -> int:
+    stats = admin.info("commandstats").get("cmdstat_evalsha", {})
+    return int(stats.get("calls", 0)) if isinstance(stats, dict) else 0
+
+
+def test_the_guides_worked_example(make_log: Callable[..., RedisEventLog[Any, Any]]) -> None:
+    log = make_log()
+    batch = log.ingest_many(
+        [
+            ("disk", "full", 10),
+            ("cpu", "hot", 12),
+            ("disk", "ok", 15),
+            ("disk", "late", 11),
+            ("cpu", "cool", 12),
+        ]
+    )
+    assert batch == range(0, 5)
+    assert list(log.shortlog()) == [(15, "disk", "ok"), (12, "cpu", "cool")]
+    assert log.latest("disk") == (15, "disk", "ok") and log.latest("gpu") is None
+    assert log.ingest("gpu", {"load": [0.5]}, 3) == 5
+    assert list(log.replay(4)) == [(12, "cpu", "cool"), (3, "gpu", {"load": [0.5]})]
+    assert log.ingest_many([]) == range(6, 6)
+    assert len(log) == 6
+    log._check()
+
+
+def test_a_snapshot_is_one_instant(make_log: Callable[..., RedisEventLog[Any, Any]]) -> None:
+    log = make_log()
+    log.ingest("config", {"level": "info"}, 1)
+    snap = log.snapshot()
+    log.ingest("config", {"level": "debug"}, 2)
+    log.ingest("other", 1, 0)
+    assert len(snap) == 1 and len(log) == 3
+    assert snap.latest("config") == (1, "config", {"level": "info"})
+    assert list(snap.shortlog()) == [(1, "config", {"level": "info"})]
+    assert list(snap) == [(1, "config", {"level": "info"})] == snap[0:5]
+    assert snap[-1] == snap[0] and list(snap.replay(1)) == []
+    with pytest.raises(IndexError):
+        snap[1]
+
+
+def test_timestamps_compare_exactly_at_any_size(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    """Lua numbers are doubles: 2**53 and 2**53 + 1 are one double, so are the two 10**20s.
+
+    Each pair is ingested in both orders under its own key; the survivor must be the greater
+    timestamp whichever came first (or the later arrival for equal ones).
+    """
+    pairs = [
+        (2**53, 2**53 + 1),
+        (10**20, 10**20 + 1),
+        (-(2**53) - 1, -(2**53)),
+        (-(10**30), -(10**29)),
+        (-1, 0),
+        (-5, 5),
+        (999_999_999_999_999, 1_000_000_000_000_000),  # 15 digits against 16
+        (123_456_789_012_345_678, 123_456_789_012_345_679),  # differ in the second chunk
+        (-(2**70), 2**70),
+        (7, 7),
+    ]
+    log = make_log()
+    items = []
+    for i, (low, high) in enumerate(pairs):
+        items += [(f"up{i}", "low", low), (f"up{i}", "high", high)]
+        items += [(f"down{i}", "high", high), (f"down{i}", "low", low)]
+    log.ingest_many(items)
+    expected = shortlog_by_rule([(ts, key, value) for key, value, ts in items])
+    assert list(log.shortlog()) == expected
+    for i in range(len(pairs)):  # the same, one event per round trip
+        for key, value, timestamp in items[4 * i : 4 * i + 4]:
+            log.ingest(f"single:{key}", value, timestamp)
+    log._check()
+
+
+def test_equal_keys_share_one_survivor_as_in_a_dict(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    log = make_log()
+    log.ingest_many([(1, "one", 5), (True, "true", 5), ((0, 1), "t", 1), ((False, True), "f", 0)])
+    assert list(log.shortlog()) == [(5, True, "true"), (1, (0, 1), "t")]
+    assert [type(e[1]) for e in log.replay()] == [int, bool, tuple, tuple]
+    assert log.latest(1) == log.latest(True) == (5, True, "true")
+    log._check()
+
+
+# -- bad input: refused before any round trip, nothing written ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda log: log.ingest("a", 1, 1.5), TypeError, "timestamp must be an int"),
+        (lambda log: log.ingest("a", 1, True), TypeError, "got bool"),
+        (lambda log: log.ingest(["a"], 1, 1), TypeError, "key must be hashable"),
+        (lambda log: log.ingest(frozenset(), 1, 1), TypeError, "keys must be str"),
+        (lambda log: log.ingest("a", (1, 2), 1), TypeError, "json codec"),
+        (lambda log: log.ingest_many([("a", 1, 1), ("b", 2)]), ValueError, r"items\[1\]"),
+        (lambda log: log.ingest_many([("a", 1, 1), 5]), TypeError, r"items\[1\]"),
+        (lambda log: log.ingest_many([("a", 1, 1), ("b", {1: 2}, 1)]), TypeError, r"items\[1\]"),
+        (lambda log: log.ingest_many([("a", 1, 1), ("b", 2, "x")]), TypeError, r"items\[1\]"),
+        (lambda log: log.replay(-1), ValueError, "since must be >= 0"),
+        (lambda log: log.replay(1.0), TypeError, "since must be an int"),
+        (lambda log: log.latest([]), TypeError, "key must be hashable"),
+    ],
+)
+def test_bad_input_is_refused_before_any_round_trip(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+    admin: redis.Redis,
+    call: Callable[[RedisEventLog[Any, Any]], Any],
+    error: type[Exception],
+    message: str,
+) -> None:
+    log = make_log()
+    log.ingest("before", 0, 0)
+    scripts = evalsha_calls(admin)
+    with pytest.raises(error, match=message):
+        call(log)
+    assert evalsha_calls(admin) == scripts, "a refused call ran a script on the server"
+    assert list(log.replay()) == [(0, "before", 0)]
+    assert log.ingest("after", 1, 1) == 1
+
+
+def test_a_clock_that_returns_no_int_writes_nothing(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    log = make_log(clock=lambda: 1.5)
+    with pytest.raises(TypeError, match=r"clock\(\)"):
+        log.ingest("a", 1)
+    with pytest.raises(TypeError, match=r"clock\(\)"):
+        log.ingest_many([("a", 1, 5), ("b", 2, None)])
+    assert len(log) == 0
+
+
+def test_a_batch_of_none_timestamps_shares_one_clock_reading(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    readings = iter(range(100, 200))
+    log = make_log(clock=lambda: next(readings))
+    log.ingest_many([("a", 1, None), ("b", 2, 7), ("c", 3, None)])
+    assert [e[0] for e in log.replay()] == [100, 7, 100]
+    assert log.ingest("d", 4) == 3 and log.latest("d") == (101, "d", 4)
+
+
+@pytest.mark.parametrize("name", ["", "has space", "a{b}", "x" * 513, "tab\t"])
+def test_a_name_that_is_not_a_valid_log_name_is_refused(url: str, name: str) -> None:
+    with pytest.raises(ValueError, match="name must be"):
+        RedisEventLog(url, name)
+
+
+# -- the wrong server, or the wrong data under the name -------------------------------------------
+
+
+def test_a_server_that_is_down_is_a_clear_error() -> None:
+    port = _redis.free_port()  # nothing listens there
+    with pytest.raises(ServerError, match=f"cannot reach Redis at redis://localhost:{port}/0"):
+        RedisEventLog(
+            redis.Redis(port=port, retry=None, socket_connect_timeout=1), _redis.fresh_name()
+        )
+
+
+def test_a_server_that_is_not_redis_is_a_clear_error() -> None:
+    http = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+    with _redis.tcp_server(lambda _: http) as port, pytest.raises(ServerError, match="not"):
+        RedisEventLog(redis.Redis(port=port, retry=None), _redis.fresh_name())
+
+
+def test_a_redis_too_old_is_a_clear_error() -> None:
+    with (
+        _redis.tcp_server(_redis.resp_server_of_version("6.2.14")) as port,
+        pytest.raises(ServerError, match=r"needs Redis 7\.0 or newer.*runs 6\.2\.14"),
+    ):
+        RedisEventLog(redis.Redis(port=port, retry=None), _redis.fresh_name())
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda r, n: r.set(n, "a string"), "is a string that cowlog did not write"),
+        (lambda r, n: r.xadd(n, {"some": "event"}), "is a stream that cowlog did not write"),
+        (lambda r, n: r.set(f"{{{n}}}:meta", "x"), "is a string, not a hash"),
+        (lambda r, n: r.hset(f"{{{n}}}:meta", "format", "other/9"), "says format other/9"),
+    ],
+)
+def test_something_else_under_the_name_is_refused_and_left_alone(
+    url: str,
+    admin: redis.Redis,
+    setup: Callable[[redis.Redis, str], Any],
+    message: str,
+) -> None:
+    name = _redis.fresh_name()
+    try:
+        setup(admin, name)
+        before = {key: admin.dump(key) for key in admin.scan_iter(match=f"*{name}*")}
+        with pytest.raises(FormatError, match=message):
+            RedisEventLog(url, name)
+        after = {key: admin.dump(key) for key in admin.scan_iter(match=f"*{name}*")}
+        assert after == before
+    finally:
+        _redis.delete_log(admin, name)
+
+
+def test_a_log_opened_with_another_codec_is_refused(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    log = make_log()
+    log.ingest("a", 1, 1)
+    with pytest.warns(_codec.UnsafeCodecWarning), pytest.raises(FormatError, match="codec json"):
+        make_log(log.name, codec="pickle")
+
+
+def test_another_program_writing_the_stream_stops_every_write(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    log.ingest_many([("a", 1, 1), ("b", 2, 2)])
+    admin.xadd(log.name, {"foreign": "entry"})
+    with pytest.raises(FormatError, match="another program changed it"):
+        log.ingest("c", 3, 3)
+    with pytest.raises(FormatError, match="another program changed it"):
+        log.snapshot()
+    assert admin.xlen(log.name) == 3 and admin.hget(f"{{{log.name}}}:meta", "size") == b"2"
+
+
+def test_a_flushed_script_cache_is_reloaded(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    log.ingest("a", 1, 1)
+    admin.script_flush()
+    assert log.ingest("b", 2, 2) == 1
+    admin.script_flush()
+    assert list(log.replay()) == [(1, "a", 1), (2, "b", 2)]
+
+
+def test_pickle_stores_what_json_refuses(make_log: Callable[..., RedisEventLog[Any, Any]]) -> None:
+    with pytest.warns(_codec.UnsafeCodecWarning):
+        log = make_log(codec="pickle")
+    value = {(1, 2): {3, 4}, "bytes": b"\x00\n "}
+    log.ingest("a", value, 1)
+    assert log.latest("a") == (1, "a", value) and list(log.replay()) == [(1, "a", value)]
+
+
+# -- exactly once across a lost reply -------------------------------------------------------------
+
+
+@pytest.fixture
+def killer(admin: redis.Redis) -> Iterator[_redis.ReplyKiller]:
+    proxy = _redis.ReplyKiller(admin)
+    yield proxy
+    proxy.close()
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_a_write_whose_reply_is_lost_is_applied_once(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+    admin: redis.Redis,
+    killer: _redis.ReplyKiller,
+    batch: bool,
+) -> None:
+    """The server runs the write script; CLIENT KILL drops the connection before the reply reaches
+    the client (the proxy withholds it); redis-py reconnects and sends the same EVALSHA again.
+    The second run must find the first one's result (its writer slot and sequence number) and
+    answer with it: one copy in the stream, and the offsets the first run assigned."""
+    name = _redis.fresh_name()
+    log = make_log(name)  # registers the name for deletion
+    through = RedisEventLog(redis.Redis(port=killer.port), name)  # redis-py's default retries
+    through.ingest("warm", 0, 0)  # loads the script: the EVALSHA below runs it
+    sent = killer.evalshas()
+    killer.arm(b"EVALSHA")
+    if batch:
+        assert through.ingest_many([("a", 1, 1), ("b", 2, 2)]) == range(1, 3)
+    else:
+        assert through.ingest("a", 1, 1) == 1
+    assert killer.killed == 1, "the proxy did not lose the reply: the test proved nothing"
+    assert killer.evalshas() - sent == 2, "redis-py did not send the write again"
+    assert killer.connections >= 2
+    expected = [(0, "warm", 0), (1, "a", 1)] + ([(2, "b", 2)] if batch else [])
+    assert list(log.replay()) == expected
+    assert admin.xlen(name) == len(expected)
+    log._check()
