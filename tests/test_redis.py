@@ -8,6 +8,7 @@ real TCP servers started by the test.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import warnings
@@ -25,7 +26,7 @@ from cowlog import _codec
 ROOT = Path(__file__).resolve().parent.parent
 
 try:
-    from cowlog.redis import FormatError, RedisEventLog, ServerError, _encode_key
+    from cowlog.redis import _WRITE, FormatError, RedisEventLog, ServerError, _encode_key, _Script
 except ImportError:  # pragma: no cover - redis-py is in the test extra
     pytest.skip("redis-py is not installed: pip install -e '.[test]'", allow_module_level=True)
 
@@ -424,3 +425,48 @@ def test_a_write_whose_reply_is_lost_is_applied_once(
     assert list(log.replay()) == expected
     assert admin.xlen(name) == len(expected)
     log._check()
+
+
+class WithoutRetryGuard(RedisEventLog[Any, Any]):
+    """Broken on purpose: the write script never looks up the writer slot's last result."""
+
+    _write_script = _Script(_WRITE.replace("if seq == ARGV[3] then", "if false then"))
+
+
+@pytest.mark.mutation
+def test_the_lost_reply_test_catches_a_write_applied_twice(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+    admin: redis.Redis,
+    killer: _redis.ReplyKiller,
+) -> None:
+    """The test above, on a log whose script has no retry guard: the retry appends again."""
+    assert WithoutRetryGuard._write_script.sha != RedisEventLog._write_script.sha
+    name = _redis.fresh_name()
+    log = make_log(name)
+    through = WithoutRetryGuard(redis.Redis(port=killer.port), name)
+    through.ingest("warm", 0, 0)
+    killer.arm(b"EVALSHA")
+    offset = through.ingest("a", 1, 1)
+    assert killer.killed == 1
+    assert admin.xlen(name) == 3 and offset == 2, "the broken log was not caught"
+    assert list(log.replay()) == [(0, "warm", 0), (1, "a", 1), (1, "a", 1)]
+
+
+def test_a_log_made_before_fork_gets_new_writer_slots_in_the_child(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    """Parent and child would otherwise share a writer slot and its sequence number: the child's
+    first write and the parent's next one would carry the same (slot, seq), and the second would
+    be answered as a retry of the first, silently dropped. (Make clients after fork; this is the
+    safety net for those who do not.)"""
+    log = make_log()
+    log.ingest("parent", 0, 0)
+    pid = os.fork()
+    if pid == 0:  # the child: one write, then leave without running pytest's teardown
+        try:
+            log.ingest("child", 1, 1)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    log.ingest("parent", 2, 2)
+    assert sorted(log.replay()) == [(0, "parent", 0), (1, "child", 1), (2, "parent", 2)]
