@@ -473,8 +473,9 @@ class RedisEventLog(Generic[K, V]):
         """The records from *start* to *stop*, *first* being those from *start* on, read already."""
         return chain.from_iterable(self._pages(first, start + len(first), stop))
 
-    def _survivors(self, flat: list[bytes]) -> tuple[list[Record], dict[bytes, Record]]:
-        """Parse HGETALL of the latest hash: the shortlog in log order, and records by key."""
+    def _survivors(self, flat: list[bytes]) -> tuple[list[Record], list[int], dict[bytes, Record]]:
+        """Parse HGETALL of the latest hash: the shortlog in log order, its offsets, and the
+        records by canonical key."""
         key_of, decode = self._key_of, self._decode
         by_offset = []
         by_field: dict[bytes, Record] = {}
@@ -485,7 +486,7 @@ class RedisEventLog(Generic[K, V]):
             by_offset.append((int(offset), record))
             by_field[flat[i]] = record
         by_offset.sort(key=_first)
-        return [record for _, record in by_offset], by_field
+        return [record for _, record in by_offset], [o for o, _ in by_offset], by_field
 
     # -- writers ---------------------------------------------------------------------------------
 
@@ -577,8 +578,7 @@ class RedisEventLog(Generic[K, V]):
         indexing and slicing read the stream later, by offset: entries never change.
         """
         size, flat = self._read("shortlog")
-        shortlog, by_field = self._survivors(flat)
-        return RedisSnapshot(self, int(size), shortlog, by_field)
+        return RedisSnapshot(self, int(size), *self._survivors(flat))
 
     def replay(self, since: int = 0) -> Iterator[Record]:
         """Yield the events from offset *since* on, in arrival order, as of now.
@@ -660,18 +660,20 @@ class RedisSnapshot(Sequence[Record], Generic[K, V]):
     events are read from the stream when asked for (they never change once written).
     """
 
-    __slots__ = ("_by_field", "_log", "_shortlog", "_size")
+    __slots__ = ("_by_field", "_log", "_offsets", "_shortlog", "_size")
 
     def __init__(
         self,
         log: RedisEventLog[K, V],
         size: int,
         shortlog: list[Record],
+        offsets: list[int],
         by_field: dict[bytes, Record],
     ) -> None:
         self._log = log
         self._size = size
         self._shortlog = shortlog
+        self._offsets = offsets
         self._by_field = by_field
 
     def __len__(self) -> int:
@@ -729,6 +731,10 @@ class RedisSnapshot(Sequence[Record], Generic[K, V]):
     def shortlog(self) -> Iterator[Record]:
         """Yield the survivor of each key, in log order. O(k), no round trip."""
         return iter(self._shortlog)
+
+    def offsets(self) -> list[int]:
+        """Return the offsets of the shortlog's events, in the same order. O(k), no round trip."""
+        return list(self._offsets)
 
     def latest(self, key: K) -> Record | None:
         """Return the survivor of *key*, or ``None``. O(1), no round trip.

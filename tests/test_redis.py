@@ -8,6 +8,7 @@ real TCP servers started by the test.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import redis
 from _model import shortlog_by_rule
 
 from cowlog import _codec
+from cowlog.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -470,3 +472,44 @@ def test_a_log_made_before_fork_gets_new_writer_slots_in_the_child(
     os.waitpid(pid, 0)
     log.ingest("parent", 2, 2)
     assert sorted(log.replay()) == [(0, "parent", 0), (1, "child", 1), (2, "parent", 2)]
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def test_the_command_reads_a_log_on_a_server(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+    url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = make_log()
+    log.ingest_many([("disk", {"free": 0}, 10), ("cpu", 0.5, 12), ("disk", {"free": 512}, 15)])
+    where = f"{url.rstrip('/')}/{log.name}" if url.count("/") > 2 else f"{url}/0/{log.name}"
+    assert main(["shortlog", where, "--format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [
+        {"offset": 1, "timestamp": 12, "key": "cpu", "value": 0.5},
+        {"offset": 2, "timestamp": 15, "key": "disk", "value": {"free": 512}},
+    ]
+    assert main(["replay", where, "--since", "2", "--format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [{"offset": 2, "timestamp": 15, "key": "disk", "value": {"free": 512}}]
+    assert main(["replay", where, "--format", "table"]) == 0
+    table = capsys.readouterr().out
+    assert "free" in table and "cpu" in table
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("redis://127.0.0.1:{port}/0", "expected redis://HOST:PORT/DB/NAME"),
+        ("redis://127.0.0.1:{port}/x/name", "expected redis://HOST:PORT/DB/NAME"),
+        ("redis://127.0.0.1:{port}/0/name", "cannot reach Redis"),
+    ],
+)
+def test_the_command_says_what_is_wrong_with_a_redis_url(
+    where: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["shortlog", where.format(port=_redis.free_port())]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -748,6 +748,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version, or a usage error already printed
         return _exit_status(exc)
     run: Callable[[argparse.Namespace], int] = args.run
+    if args.command in ("shortlog", "replay") and args.file.startswith(("redis://", "rediss://")):
+        from .redis_log import run  # a shared log on a Redis server (docs/redis.md), not a file
     frozen = gc.get_freeze_count()
     try:
         return run(args)
