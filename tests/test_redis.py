@@ -23,6 +23,7 @@ import redis
 from _model import shortlog_by_rule
 
 from cowlog import _codec
+from cowlog.cli.bench_redis import run_redis
 from cowlog.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -513,3 +514,16 @@ def test_the_command_says_what_is_wrong_with_a_redis_url(
     assert main(["shortlog", where.format(port=_redis.free_port())]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_the_redis_bench_runs_and_cleans_up(url: str, admin: redis.Redis) -> None:
+    """Smoke only (no timing is judged here): the figures are there and no key is left."""
+    before = set(admin.scan_iter(match="cowlog-bench:*"))
+    results = run_redis(url, quick=True)
+    assert [row["target"].split()[0] for row in results["targets"]] == [
+        "single",
+        "ingest_many",
+        "replay",
+    ]
+    assert set(results["ingest_us"]) == {"cowlog", "raw", "in_process"}
+    assert set(admin.scan_iter(match="*cowlog-bench:*")) == before
