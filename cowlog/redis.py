@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
 import os
 import re
 import threading
@@ -34,6 +33,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any, Final, Generic, TypeVar, overload
 
+from ._checks import Record, check_offset, check_timestamp
 from ._codec import Codec, get_codec
 
 try:
@@ -48,7 +48,6 @@ __all__ = ["FormatError", "RedisEventLog", "RedisSnapshot", "ServerError"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-Record = tuple[int, Any, Any]
 
 #: Stored in ``{NAME}:meta``; a log in any other format is refused, never reinterpreted.
 FORMAT: Final = "cowlog-stream/1"
@@ -204,30 +203,6 @@ _READ_SCRIPT: Final = _Script(_READ)
 
 
 # -- argument checks (the same refusals as EventLog, before any round trip) ----------------------
-
-
-def _checked_timestamp(timestamp: object, name: str) -> int:
-    """Return *timestamp* as an exact int, or raise TypeError naming *name*."""
-    if isinstance(timestamp, bool):
-        raise TypeError(f"{name} must be an int (or None for the clock's value), got bool")
-    try:
-        return operator.index(timestamp)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an int (or None for the clock's value), got {type(timestamp).__name__}"
-        ) from None
-
-
-def _checked_since(since: object) -> int:
-    if isinstance(since, bool):
-        raise TypeError("since must be an int, got bool")
-    try:
-        value = operator.index(since)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"since must be an int, got {type(since).__name__}") from None
-    if value < 0:
-        raise ValueError(f"since must be >= 0, got {value}")
-    return value
 
 
 _KEY_SCALARS: Final = frozenset({str, int, type(None)})
@@ -459,26 +434,30 @@ class RedisEventLog(Generic[K, V]):
             )
         return entries
 
-    def _records(self, entries: list[Any]) -> list[Record]:
+    def _records(self, entries: list[Any]) -> list[Record[K, V]]:
         key_of, decode = self._key_of, self._decode
         return [(int(f[1]), key_of[f[3]], decode(f[5])) for _, f in entries]
 
-    def _pages(self, first: list[Record], start: int, stop: int) -> Iterator[list[Record]]:
+    def _pages(
+        self, first: list[Record[K, V]], start: int, stop: int
+    ) -> Iterator[list[Record[K, V]]]:
         yield first
         records = self._records
         for page in range(start, stop, PAGE):
             yield records(self._entries(page, min(page + PAGE, stop)))
 
-    def _replay(self, first: list[Record], start: int, stop: int) -> Iterator[Record]:
+    def _replay(self, first: list[Record[K, V]], start: int, stop: int) -> Iterator[Record[K, V]]:
         """The records from *start* to *stop*, *first* being those from *start* on, read already."""
         return chain.from_iterable(self._pages(first, start + len(first), stop))
 
-    def _survivors(self, flat: list[bytes]) -> tuple[list[Record], list[int], dict[bytes, Record]]:
+    def _survivors(
+        self, flat: list[bytes]
+    ) -> tuple[list[Record[K, V]], list[int], dict[bytes, Record[K, V]]]:
         """Parse HGETALL of the latest hash: the shortlog in log order, its offsets, and the
         records by canonical key."""
         key_of, decode = self._key_of, self._decode
         by_offset = []
-        by_field: dict[bytes, Record] = {}
+        by_field: dict[bytes, Record[K, V]] = {}
         for i in range(0, len(flat), 2):
             timestamp, offset, rest = flat[i + 1].split(b" ", 2)
             key, value = rest.split(b"\n", 1)
@@ -502,11 +481,11 @@ class RedisEventLog(Generic[K, V]):
                 stored by the codec. Nothing is sent.
         """
         if type(timestamp) is not int and timestamp is not None:
-            timestamp = _checked_timestamp(timestamp, "timestamp")
+            timestamp = check_timestamp(timestamp, "timestamp")
         field, key_json = _encode_key(key, "key")
         data = self._codec.encode(value, "value")
         if timestamp is None:
-            timestamp = _checked_timestamp(self._clock(), "clock()")
+            timestamp = check_timestamp(self._clock(), "clock()")
         return self._write([*self._head, 0, WRITER_TTL, timestamp, field, key_json, data])[0]
 
     def ingest_many(self, items: Iterable[tuple[K, V, int | None]]) -> range:
@@ -550,14 +529,14 @@ class RedisEventLog(Generic[K, V]):
                 if timestamp is None:
                     clocked.append(len(args))
                 else:
-                    timestamp = _checked_timestamp(timestamp, f"items[{index}] timestamp")
+                    timestamp = check_timestamp(timestamp, f"items[{index}] timestamp")
             field, key_json = _encode_key(key, f"items[{index}] key")
             append(timestamp)
             append(field)
             append(key_json)
             append(encode(value, f"items[{index}] value"))
         if clocked:
-            now = _checked_timestamp(self._clock(), "clock()")
+            now = check_timestamp(self._clock(), "clock()")
             for position in clocked:
                 args[position] = now
         first, count = self._write(args)
@@ -580,7 +559,7 @@ class RedisEventLog(Generic[K, V]):
         size, flat = self._read("shortlog")
         return RedisSnapshot(self, int(size), *self._survivors(flat))
 
-    def replay(self, since: int = 0) -> Iterator[Record]:
+    def replay(self, since: int = 0) -> Iterator[Record[K, V]]:
         """Yield the events from offset *since* on, in arrival order, as of now.
 
         The size and the first page are read in one round trip when called; later pages (PAGE
@@ -591,17 +570,17 @@ class RedisEventLog(Generic[K, V]):
             TypeError: *since* is not an int.
             ValueError: *since* is negative.
         """
-        since = _checked_since(since)
+        since = check_offset(since)
         size, entries = self._read("replay", min(since, 1 << 62))
         size = int(size)
         first = self._records(entries)
         return self._replay(first, since, size) if since < size else iter(first)
 
-    def shortlog(self) -> Iterator[Record]:
+    def shortlog(self) -> Iterator[Record[K, V]]:
         """Yield the most recent event of each key, in log order, as of now. One round trip."""
         return iter(self.snapshot()._shortlog)
 
-    def latest(self, key: K) -> Record | None:
+    def latest(self, key: K) -> Record[K, V] | None:
         """Return the most recent event of *key*, or ``None``. One round trip (HGET), O(1).
 
         Raises:
@@ -652,7 +631,7 @@ class RedisEventLog(Generic[K, V]):
         assert stored == expected, "the latest hash disagrees with the stream"
 
 
-class RedisSnapshot(Sequence[Record], Generic[K, V]):
+class RedisSnapshot(Sequence[Record[K, V]], Generic[K, V]):
     """A `RedisEventLog` as of one instant: its size and shortlog, read in one round trip.
 
     The same read-only sequence as `cowlog.Snapshot`: ``len``, ``snap[i]`` (one XRANGE),
@@ -666,9 +645,9 @@ class RedisSnapshot(Sequence[Record], Generic[K, V]):
         self,
         log: RedisEventLog[K, V],
         size: int,
-        shortlog: list[Record],
+        shortlog: list[Record[K, V]],
         offsets: list[int],
-        by_field: dict[bytes, Record],
+        by_field: dict[bytes, Record[K, V]],
     ) -> None:
         self._log = log
         self._size = size
@@ -684,12 +663,12 @@ class RedisSnapshot(Sequence[Record], Generic[K, V]):
         return f"<cowlog.RedisSnapshot of {self._log.name!r}: {self._size} events>"
 
     @overload
-    def __getitem__(self, index: int) -> Record: ...
+    def __getitem__(self, index: int) -> Record[K, V]: ...
 
     @overload
-    def __getitem__(self, index: slice) -> list[Record]: ...
+    def __getitem__(self, index: slice) -> list[Record[K, V]]: ...
 
-    def __getitem__(self, index: int | slice) -> Record | list[Record]:
+    def __getitem__(self, index: int | slice) -> Record[K, V] | list[Record[K, V]]:
         """Return the event at offset *index* (one round trip), or a list for a slice.
 
         Raises:
@@ -714,21 +693,21 @@ class RedisSnapshot(Sequence[Record], Generic[K, V]):
             raise IndexError(f"snapshot index out of range: {index} (length {size})")
         return self._log._records(self._log._entries(index, index + 1))[0]
 
-    def __iter__(self) -> Iterator[Record]:
+    def __iter__(self) -> Iterator[Record[K, V]]:
         """Iterate over all events in arrival order (the same as `replay`)."""
         return self._log._replay([], 0, self._size)
 
-    def replay(self, since: int = 0) -> Iterator[Record]:
+    def replay(self, since: int = 0) -> Iterator[Record[K, V]]:
         """Yield the events from offset *since* on, in arrival order; PAGE per round trip.
 
         Raises:
             TypeError: *since* is not an int.
             ValueError: *since* is negative.
         """
-        since = _checked_since(since)
+        since = check_offset(since)
         return self._log._replay([], min(since, self._size), self._size)
 
-    def shortlog(self) -> Iterator[Record]:
+    def shortlog(self) -> Iterator[Record[K, V]]:
         """Yield the survivor of each key, in log order. O(k), no round trip."""
         return iter(self._shortlog)
 
@@ -736,7 +715,7 @@ class RedisSnapshot(Sequence[Record], Generic[K, V]):
         """Return the offsets of the shortlog's events, in the same order. O(k), no round trip."""
         return list(self._offsets)
 
-    def latest(self, key: K) -> Record | None:
+    def latest(self, key: K) -> Record[K, V] | None:
         """Return the survivor of *key*, or ``None``. O(1), no round trip.
 
         Raises:
