@@ -76,22 +76,28 @@ class FormatError(ValueError):
 # -- Lua ------------------------------------------------------------------------------------------
 
 # KEYS: stream, meta, latest (, writer). ARGV[1]: FORMAT, ARGV[2]: codec name. Raises unless the
-# keys are a log in this format and codec (or absent); returns its size. Reads only.
+# keys are a log in this format and codec (or absent); returns its size, and whether the metadata
+# exists. Reads only. Two commands on the hot path (HMGET, XLEN); TYPE only when there is no
+# metadata. pcall: a key of the wrong type becomes a clear COWLOG error, not WRONGTYPE.
 _CHECK = """
 local function fail(why) error(redis.error_reply('COWLOG ' .. why)) end
 local function checked_size()
-  local stream_type = redis.call('TYPE', KEYS[1])['ok']
-  local meta_type = redis.call('TYPE', KEYS[2])['ok']
-  if meta_type == 'none' then
+  local meta = redis.pcall('HMGET', KEYS[2], 'format', 'codec', 'size')
+  if meta['err'] then
+    fail(KEYS[2] .. ' is a ' .. redis.call('TYPE', KEYS[2])['ok'] .. ', not a hash')
+  end
+  if not (meta[1] or meta[2] or meta[3]) then  -- no metadata: only nothing may be there
+    if redis.call('EXISTS', KEYS[2]) == 1 then
+      fail(KEYS[2] .. ' is a hash cowlog did not write')
+    end
+    local stream_type = redis.call('TYPE', KEYS[1])['ok']
     if stream_type ~= 'none' then
       fail(KEYS[1] .. ' is a ' .. stream_type .. ' that cowlog did not write (no '
            .. KEYS[2] .. ')')
     end
     if redis.call('EXISTS', KEYS[3]) == 1 then fail(KEYS[3] .. ' exists without ' .. KEYS[2]) end
-    return 0
+    return 0, false
   end
-  if meta_type ~= 'hash' then fail(KEYS[2] .. ' is a ' .. meta_type .. ', not a hash') end
-  local meta = redis.call('HMGET', KEYS[2], 'format', 'codec', 'size')
   if meta[1] ~= ARGV[1] then
     fail(KEYS[2] .. ' says format ' .. tostring(meta[1]) .. ', this is ' .. ARGV[1])
   end
@@ -100,12 +106,16 @@ local function checked_size()
   end
   local size = tonumber(meta[3])
   -- issue 15 (retention) will trim: then compare with size minus the first kept offset
-  if stream_type ~= 'stream' or redis.call('XLEN', KEYS[1]) ~= size then
+  if redis.pcall('XLEN', KEYS[1]) ~= size then
     fail(KEYS[1] .. ' is not the stream of ' .. meta[3] .. ' events cowlog wrote: another '
          .. 'program changed it')
   end
-  if redis.call('TYPE', KEYS[3])['ok'] ~= 'hash' then fail(KEYS[3] .. ' is not a hash') end
-  return size
+  return size, true
+end
+local function survivor(field)  -- the stored survivor of a key, or false
+  local stored = redis.pcall('HGET', KEYS[3], field)
+  if type(stored) == 'table' then fail(KEYS[3] .. ' is not a hash') end
+  return stored
 end
 """
 
@@ -136,17 +146,15 @@ if done then  -- a retry of a write that ran but whose reply was lost: answer, w
   local seq, first, count = string.match(done, '^(%d+) (%d+) (%d+)$')
   if seq == ARGV[3] then return {tonumber(first), tonumber(count)} end
 end
-local size = checked_size()
+local size, existed = checked_size()
 local n = (#ARGV - 4) / 4
+-- Every read before the first write: a script error is not rolled back.
 local best, top, order = {}, {}, {}  -- per canonical key: survivor's ARGV index, its timestamp
-for i = 0, n - 1 do
-  local j = 5 + 4 * i
+for j = 5, 4 + 4 * n, 4 do
   local ts, field = ARGV[j], ARGV[j + 1]
-  redis.call('XADD', KEYS[1], '1-' .. string.format('%d', size + i),
-             't', ts, 'k', ARGV[j + 2], 'v', ARGV[j + 3])
   local current = top[field]
   if current == nil then  -- the key's first event in this batch: its stored survivor, if any
-    local stored = redis.call('HGET', KEYS[3], field)
+    local stored = survivor(field)
     current = stored and string.sub(stored, 1, string.find(stored, ' ', 1, true) - 1) or false
     best[field] = false
     order[#order + 1] = field
@@ -158,6 +166,11 @@ for i = 0, n - 1 do
     top[field] = current
   end
 end
+for i = 0, n - 1 do
+  local j = 5 + 4 * i
+  redis.call('XADD', KEYS[1], '1-' .. string.format('%d', size + i),
+             't', ARGV[j], 'k', ARGV[j + 2], 'v', ARGV[j + 3])
+end
 for _, field in ipairs(order) do
   local j = best[field]
   if j then
@@ -165,8 +178,12 @@ for _, field in ipairs(order) do
                .. ' ' .. ARGV[j + 2] .. '\\n' .. ARGV[j + 3])
   end
 end
-redis.call('HSET', KEYS[2], 'format', ARGV[1], 'codec', ARGV[2],
-           'size', string.format('%d', size + n))
+if existed then
+  redis.call('HSET', KEYS[2], 'size', string.format('%d', size + n))
+else
+  redis.call('HSET', KEYS[2], 'format', ARGV[1], 'codec', ARGV[2],
+             'size', string.format('%d', size + n))
+end
 redis.call('SET', KEYS[4], ARGV[3] .. ' ' .. string.format('%d', size) .. ' ' .. n,
            'EX', ARGV[4])
 return {size, n}
@@ -180,7 +197,11 @@ _READ = (
     + _CHECK
     + """
 local size = checked_size()
-if ARGV[3] == 'shortlog' then return {size, redis.call('HGETALL', KEYS[3])} end
+if ARGV[3] == 'shortlog' then
+  local survivors = redis.pcall('HGETALL', KEYS[3])
+  if survivors['err'] then fail(KEYS[3] .. ' is not a hash') end
+  return {size, survivors}
+end
 local since = tonumber(ARGV[4])
 if since >= size then return {size, {}} end
 local last = math.min(size, since + tonumber(ARGV[5])) - 1
