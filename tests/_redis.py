@@ -20,7 +20,8 @@ import redis
 ENV = "COWLOG_REDIS_URL"
 HOW = (
     "no Redis server for the Redis tests: start one with "
-    "`redis-server --port 6390 --save '' --appendonly no --daemonize yes` and run "
+    "`redis-server --bind 127.0.0.1 --port 6390 --save '' --appendonly no --daemonize yes` "
+    "and run "
     "`COWLOG_REDIS_URL=redis://127.0.0.1:6390/0 pytest tests/test_redis.py` "
     "(stop it with `redis-cli -p 6390 shutdown nosave`)"
 )

@@ -747,3 +747,13 @@ def test_four_processes_writing_one_log_lose_duplicate_and_reorder_nothing(
         for (first, _), offset in zip(w["ops"], w["offsets"], strict=True):
             assert final[offset][2] == base | first
     assert list(log.shortlog()) == shortlog_by_rule(final)
+
+
+def test_a_batch_bigger_than_the_cap_is_refused_before_any_round_trip(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    scripts = evalsha_calls(admin)
+    with pytest.raises(ValueError, match="at most 100,000 per call"):
+        log.ingest_many([("k", i, i) for i in range(100_001)])
+    assert evalsha_calls(admin) == scripts and len(log) == 0
