@@ -8,6 +8,7 @@ real TCP servers started by the test.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -26,7 +27,7 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
-from cowlog import _codec
+from cowlog import EventLog, _codec
 from cowlog.cli.bench_redis import run_redis
 from cowlog.cli.main import main
 from cowlog.redis import (
@@ -126,6 +127,59 @@ def test_keys_that_would_not_come_back_equal_are_refused(key: Any) -> None:
 def test_unhashable_keys_are_refused_as_unhashable(key: Any) -> None:
     with pytest.raises(TypeError, match="key must be hashable"):
         _encode_key(key, "key")
+
+
+# cowlog.testing's values=: identity for logs that keep references, equality for those that copy
+
+
+class CopiesValues(EventLog[Any, Any]):
+    """Hands back deep copies, as a serializing backend does: right for values="equal" only."""
+
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
+        return super().ingest(key, self._value(value), timestamp)
+
+    def ingest_many(self, items: Iterable[Any]) -> range:
+        return super().ingest_many(map(self._changed, items))
+
+    def _changed(self, item: Any) -> Any:
+        if type(item) in (tuple, list) and len(item) == 3:  # else let EventLog refuse it
+            return (item[0], self._value(item[1]), item[2])
+        return item
+
+    def _value(self, value: Any) -> Any:
+        return copy.deepcopy(value)
+
+
+class IntsComeBackFloats(CopiesValues):
+    """Hands back 3.0 for 3: equal by ==, wrong by type, as a careless codec would."""
+
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
+        return super().ingest(key, float(value) if type(value) is int else value, timestamp)
+
+    def ingest_many(self, items: Iterable[Any]) -> range:
+        return super().ingest_many([(k, float(v) if type(v) is int else v, t) for k, v, t in items])
+
+
+def _run_machine(factory: Callable[[], Any], values: str) -> None:
+    machine = log_state_machine(factory, concurrency=False, values=values)  # type: ignore[arg-type]
+    run_state_machine_as_test(
+        machine,
+        settings=settings(max_examples=15, stateful_step_count=15, derandomize=True, database=None),
+    )
+
+
+def test_values_equal_accepts_copies_and_identity_does_not() -> None:
+    _run_machine(CopiesValues, "equal")
+    with pytest.raises(AssertionError, match="expected"):
+        _run_machine(CopiesValues, "identity")
+
+
+@pytest.mark.mutation
+def test_values_equal_is_type_strict() -> None:
+    with pytest.raises(AssertionError, match="expected"):
+        _run_machine(IntsComeBackFloats, "equal")
+    with pytest.raises(ValueError, match="values must be one of"):
+        log_state_machine(EventLog, values="same")  # type: ignore[arg-type]
 
 
 # -- with a server --------------------------------------------------------------------------------
