@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import os
 import re
 import threading
@@ -335,7 +336,7 @@ class RedisEventLog(Generic[K, V]):
     ) -> None:
         if not isinstance(name, str):
             raise TypeError(f"name must be a str, got {type(name).__name__}")
-        if not _NAME.fullmatch(name):
+        if not (_NAME.fullmatch(name) and name.isprintable()):
             raise ValueError(
                 f"name must be 1 to 512 printable characters without whitespace, '{{' or '}}', "
                 f"got {name!r}"
@@ -694,7 +695,8 @@ class RedisSnapshot(Sequence[Record[K, V]], Generic[K, V]):
 
         Raises:
             IndexError: *index* is out of range.
-            TypeError: *index* is neither an int nor a slice.
+            TypeError: *index* is neither an integer (anything `operator.index` accepts) nor a
+                slice.
         """
         size = self._size
         if isinstance(index, slice):
@@ -704,10 +706,15 @@ class RedisSnapshot(Sequence[Record[K, V]], Generic[K, V]):
             low, high = min(wanted), max(wanted)
             records = list(self._log._replay([], low, high + 1))
             return [records[i - low] for i in wanted] if wanted.step != 1 else records
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise TypeError(
-                f"snapshot indices must be integers or slices, not {type(index).__name__}"
-            )
+        if type(index) is not int:  # as cowlog.Snapshot: what operator.index takes, but bool
+            if isinstance(index, bool):
+                raise TypeError("snapshot indices must be integers or slices, not bool")
+            try:
+                index = operator.index(index)
+            except TypeError:
+                raise TypeError(
+                    f"snapshot indices must be integers or slices, not {type(index).__name__}"
+                ) from None
         if index < 0:
             index += size
         if not 0 <= index < size:

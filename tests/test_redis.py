@@ -236,6 +236,16 @@ def test_the_guides_worked_example(make_log: Callable[..., RedisEventLog[Any, An
     log._check()
 
 
+class _Index:
+    """Integer-like, as numpy.int64 is: accepted wherever an offset or index is."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
+
+
 def test_a_snapshot_is_one_instant(make_log: Callable[..., RedisEventLog[Any, Any]]) -> None:
     log = make_log()
     log.ingest("config", {"level": "info"}, 1)
@@ -246,9 +256,11 @@ def test_a_snapshot_is_one_instant(make_log: Callable[..., RedisEventLog[Any, An
     assert snap.latest("config") == (1, "config", {"level": "info"})
     assert list(snap.shortlog()) == [(1, "config", {"level": "info"})]
     assert list(snap) == [(1, "config", {"level": "info"})] == snap[0:5]
-    assert snap[-1] == snap[0] and list(snap.replay(1)) == []
+    assert snap[-1] == snap[0] == snap[_Index(0)] and list(snap.replay(_Index(1))) == []
     with pytest.raises(IndexError):
         snap[1]
+    with pytest.raises(TypeError, match="not bool"):
+        snap[True]
 
 
 def test_timestamps_compare_exactly_at_any_size(
@@ -354,7 +366,7 @@ def test_a_batch_of_none_timestamps_shares_one_clock_reading(
     assert log.ingest("d", 4) == 3 and log.latest("d") == (101, "d", 4)
 
 
-@pytest.mark.parametrize("name", ["", "has space", "a{b}", "x" * 513, "tab\t"])
+@pytest.mark.parametrize("name", ["", "has space", "a{b}", "x" * 513, "tab\t", "nul\x00"])
 def test_a_name_that_is_not_a_valid_log_name_is_refused(url: str, name: str) -> None:
     with pytest.raises(ValueError, match="name must be"):
         RedisEventLog(url, name)
