@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import sys
 import time
@@ -547,23 +546,32 @@ def test_the_lost_reply_test_catches_a_write_applied_twice(
     assert list(log.replay()) == [(0, "warm", 0), (1, "a", 1), (1, "a", 1)]
 
 
+_FORK = """
+import os, sys
+from cowlog.redis import RedisEventLog
+log = RedisEventLog(sys.argv[1], sys.argv[2])
+log.ingest("parent", 0, 0)
+pid = os.fork()
+if pid == 0:
+    try:
+        log.ingest("child", 1, 1)
+    finally:
+        os._exit(0)
+os.waitpid(pid, 0)
+log.ingest("parent", 2, 2)
+"""
+
+
 def test_a_log_made_before_fork_gets_new_writer_slots_in_the_child(
-    make_log: Callable[..., RedisEventLog[Any, Any]],
+    url: str, make_log: Callable[..., RedisEventLog[Any, Any]]
 ) -> None:
     """Parent and child would otherwise share a writer slot and its sequence number: the child's
     first write and the parent's next one would carry the same (slot, seq), and the second would
     be answered as a retry of the first, silently dropped. (Make clients after fork; this is the
-    safety net for those who do not.)"""
+    safety net for those who do not.) In a fresh single-threaded process: fork() from pytest's,
+    which has threads, could deadlock the child."""
     log = make_log()
-    log.ingest("parent", 0, 0)
-    pid = os.fork()
-    if pid == 0:  # the child: one write, then leave without running pytest's teardown
-        try:
-            log.ingest("child", 1, 1)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
-    log.ingest("parent", 2, 2)
+    subprocess.run([sys.executable, "-c", _FORK, url, log.name], check=True, cwd=ROOT, timeout=60)
     assert sorted(log.replay()) == [(0, "parent", 0), (1, "child", 1), (2, "parent", 2)]
 
 
