@@ -36,6 +36,7 @@ from typing import Any, Final, Generic, TypeVar, overload
 
 from ._checks import Record, check_offset, check_timestamp
 from ._codec import Codec, get_codec
+from ._follow import check_timeout
 
 try:
     import redis
@@ -618,8 +619,70 @@ class RedisEventLog(Generic[K, V]):
         key_json, value = rest.split(b"\n", 1)
         return (int(timestamp), self._key_of[key_json], self._decode(value))
 
-    # -- follow (issue 14) and retention (issue 15) go here: XREAD BLOCK from ID 1-(offset-1);
-    # XTRIM MINID 1-offset, keeping each survivor's entry (the latest hash holds it already).
+    def follow(
+        self, since: int | None = None, *, timeout: float | None = None
+    ) -> Iterator[Record[K, V]]:
+        """Yield the records from offset *since* on, then wait for more (XREAD BLOCK).
+
+        Every record exactly once, in offset order, with no gap, whoever writes and from whichever
+        process; a batch is written by one script run, so no read sees part of it. A backlog is
+        read PAGE records per round trip; then the iterator blocks on the server until the next
+        write. It ends when no new record arrived for *timeout* seconds (``None``: never; ``0``:
+        at the end of what is there). A waiting follower holds one connection of the client's
+        pool; give the client no ``socket_timeout`` shorter than *timeout*. ``since=None`` starts
+        at offset 0. The log is checked (one round trip) at the call.
+
+        Raises:
+            TypeError: *since* is not an integer or *timeout* not a number (at the call).
+            ValueError: *since* is negative, or *timeout* negative or NaN (at the call).
+            FormatError: the keys under the name are not this log (at the call), or the stream
+                holds an entry cowlog did not write where the next record should be.
+        """
+        position = 0 if since is None else check_offset(since)
+        seconds = check_timeout(timeout)
+        self._read("size")
+        return self._follow(position, seconds)
+
+    def _follow(self, position: int, seconds: float | None) -> Iterator[Record[K, V]]:
+        execute, stream, records = self._execute, self._stream, self._records
+        # Each XREAD blocks for at most 1 s, or half the client's socket timeout if that is less
+        # (redis-py 8 connections time out after 5 s unless told otherwise): a longer block would
+        # end as a socket timeout, which redis-py treats as an error and retries.
+        socket_timeout = self._client.connection_pool.connection_kwargs.get("socket_timeout")
+        cap = 1000 if not socket_timeout else max(1, min(1000, int(socket_timeout * 500)))
+        quiet_since = time.monotonic()
+        while True:
+            block: list[Any] = []
+            if seconds != 0:
+                left = None if seconds is None else seconds - (time.monotonic() - quiet_since)
+                if left is not None and left <= 0:
+                    return
+                ms = 0 if left is None else max(1, round(left * 1e3))  # 0: BLOCK forever
+                if ms == 0 or ms > cap:
+                    ms = cap
+                block = ["BLOCK", ms]
+            last = f"1-{position - 1}" if position else "0-0"
+            reply = execute("XREAD", "COUNT", PAGE, *block, "STREAMS", stream, last, **_NEVER)
+            if not reply:
+                if seconds == 0:
+                    return
+                continue  # a slice of the wait ended: the loop checks the whole timeout
+            quiet_since = time.monotonic()
+            # RESP2: [[stream, entries]]; RESP3: {stream: entries}
+            entries = next(iter(reply.values())) if isinstance(reply, dict) else reply[0][1]
+            if entries[0][0] != b"1-%d" % position or entries[-1][0] != b"1-%d" % (
+                position + len(entries) - 1
+            ):
+                raise FormatError(
+                    f"{stream}: the entries after offset {position - 1} are not the ones cowlog "
+                    f"wrote (IDs {entries[0][0]!r}..): another program changed the stream"
+                )
+            position += len(entries)
+            yield from records(entries)
+
+    # -- retention (issue 15) goes here: XTRIM MINID 1-offset, with the size check comparing the
+    # stream's length with the size minus the first kept offset; every survivor's record is in the
+    # latest hash already, so trimming the stream loses no survivor.
 
     # -- housekeeping ----------------------------------------------------------------------------
 

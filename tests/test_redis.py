@@ -12,9 +12,11 @@ import copy
 import json
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -831,3 +833,87 @@ def test_a_batch_bigger_than_the_cap_is_refused_before_any_round_trip(
     with pytest.raises(ValueError, match="at most 100,000 per call"):
         log.ingest_many([("k", i, i) for i in range(100_001)])
     assert evalsha_calls(admin) == scripts and len(log) == 0
+
+
+# -- following ------------------------------------------------------------------------------------
+
+
+def test_follow_reads_the_backlog_then_waits_for_writes_from_another_process(
+    url: str, make_log: Callable[..., RedisEventLog[Any, Any]]
+) -> None:
+    """A follower on one client; a second process writes single events and batches while it
+    waits. It must yield every record once, in offset order, and end on its timeout."""
+    log = make_log()
+    log.ingest_many([("a", 0, 0), ("b", 1, 1), ("c", 2, 2)])
+    follower = log.follow(since=1, timeout=5)
+    assert next(follower) == (1, "b", 1) and next(follower) == (2, "c", 2)
+    writer = (
+        "import sys\nfrom cowlog.redis import RedisEventLog\n"
+        "log = RedisEventLog(sys.argv[1], sys.argv[2])\n"
+        "for i in range(3, 297, 7):\n"
+        "    log.ingest('k', i, i)\n"
+        "    log.ingest_many([('k%d' % j, j, j) for j in range(i + 1, i + 7)])\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", writer, url, log.name], cwd=ROOT)
+    try:
+        seen = [next(follower) for _ in range(3, 297)]
+    finally:
+        child.wait(timeout=60)
+    assert seen == list(log.replay(3)) and [r[2] for r in seen] == list(range(3, 297))
+    assert list(follower) == []  # nothing more for 5 s: it ends
+    assert list(log.follow(since=0, timeout=0)) == list(log.replay())
+
+
+def test_follow_past_the_end_waits_for_that_offset(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    log = make_log()
+    follower = log.follow(since=2, timeout=5)
+    got: list[Any] = []
+    thread = threading.Thread(target=lambda: got.extend(islice(follower, 1)))
+    thread.start()
+    log.ingest_many([("a", 0, 0), ("b", 1, 1)])
+    log.ingest("c", 2, 2)
+    thread.join(30)
+    assert got == [(2, "c", 2)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"since": -1}, ValueError),
+        ({"since": 1.5}, TypeError),
+        ({"timeout": -1}, ValueError),
+        ({"timeout": "1"}, TypeError),
+        ({"timeout": float("nan")}, ValueError),
+    ],
+)
+def test_follow_refuses_bad_arguments_at_the_call(
+    make_log: Callable[..., RedisEventLog[Any, Any]], kwargs: dict[str, Any], error: type
+) -> None:
+    with pytest.raises(error):
+        make_log().follow(**kwargs)
+
+
+def test_follow_stops_at_an_entry_cowlog_did_not_write(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    log.ingest("a", 0, 0)
+    follower = log.follow(timeout=1)
+    assert next(follower) == (0, "a", 0)
+    admin.xadd(log.name, {"foreign": "entry"})
+    with pytest.raises(FormatError, match="another program changed the stream"):
+        next(follower)
+
+
+def test_a_follower_waits_longer_than_the_clients_socket_timeout(
+    url: str, make_log: Callable[..., RedisEventLog[Any, Any]]
+) -> None:
+    """redis-py 8 gives a client a 5 s socket timeout: one XREAD blocking longer would fail as a
+    timeout (and be retried as an error). The follower blocks in slices of half of it."""
+    name = make_log().name
+    log = RedisEventLog(redis.Redis.from_url(url, socket_timeout=0.2), name)
+    follower = log.follow(timeout=1.0)
+    log.ingest("a", 0, 0)
+    assert list(follower) == [(0, "a", 0)]  # ends after 1 s of quiet, not with a TimeoutError
