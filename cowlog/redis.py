@@ -645,11 +645,12 @@ class RedisEventLog(Generic[K, V]):
 
     def _follow(self, position: int, seconds: float | None) -> Iterator[Record[K, V]]:
         execute, stream, records = self._execute, self._stream, self._records
-        # Each XREAD blocks for at most 1 s, or half the client's socket timeout if that is less
-        # (redis-py 8 connections time out after 5 s unless told otherwise): a longer block would
-        # end as a socket timeout, which redis-py treats as an error and retries.
+        # Each XREAD blocks for at most 1 s, or half the client's socket timeout less 100 ms if that
+        # is less (redis-py 8 connections time out after 5 s unless told otherwise): a longer block
+        # would end as a socket timeout, which redis-py treats as an error and retries. The 100 ms:
+        # the server ends a block on its clock tick (hz 10 by default), up to 100 ms late.
         socket_timeout = self._client.connection_pool.connection_kwargs.get("socket_timeout")
-        cap = 1000 if not socket_timeout else max(1, min(1000, int(socket_timeout * 500)))
+        cap = 1000 if not socket_timeout else max(10, min(1000, int(socket_timeout * 500) - 100))
         quiet_since = time.monotonic()
         while True:
             block: list[Any] = []

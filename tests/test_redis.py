@@ -913,7 +913,7 @@ def test_a_follower_waits_longer_than_the_clients_socket_timeout(
     """redis-py 8 gives a client a 5 s socket timeout: one XREAD blocking longer would fail as a
     timeout (and be retried as an error). The follower blocks in slices of half of it."""
     name = make_log().name
-    log = RedisEventLog(redis.Redis.from_url(url, socket_timeout=0.2), name)
-    follower = log.follow(timeout=1.0)
+    log = RedisEventLog(redis.Redis.from_url(url, socket_timeout=0.6), name)
+    follower = log.follow(timeout=2.0)
     log.ingest("a", 0, 0)
-    assert list(follower) == [(0, "a", 0)]  # ends after 1 s of quiet, not with a TimeoutError
+    assert list(follower) == [(0, "a", 0)]  # ends after 2 s of quiet, not with a TimeoutError
