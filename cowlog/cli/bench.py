@@ -1095,6 +1095,13 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
         table.add_row(row["target"], row["measured"], verdict)
     console.print(table)
 
+    redis_url = os.environ.get("COWLOG_REDIS_URL")
+    if redis_url:  # Redis rows beside raw redis-py, only when a server is named (bench_redis.py)
+        from .bench_redis import print_redis, run_redis
+
+        results["redis"] = run_redis(redis_url, quick=quick)
+        print_redis(results["redis"], console)
+
     if json_path is not None:
         with open(json_path, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=2)
