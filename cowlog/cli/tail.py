@@ -322,18 +322,24 @@ class _Following:
         path: str = args.file
         if path != "-" and path.lower().endswith(".gz"):
             raise SourceError(path, None, "cannot follow a gzipped file; drop --follow")
-        with open_source(path, args.input_format) as probe:  # the format, and a readable file
-            format = probe.format
-            name = probe.name
+        self.stream = path == "-"
+        # open before the probe: a named pipe's writer must never be left without a reader
+        fd = 0 if self.stream else _open(path)
+        try:
+            with open_source(path, args.input_format) as probe:  # the format; the same errors
+                format = probe.format
+                name = probe.name
+            if not self.stream and not stat.S_ISREG(os.fstat(fd).st_mode):
+                self.stream = True  # a named pipe or a device: read it until it ends, as stdin
+        except BaseException:
+            if fd:
+                os.close(fd)
+            raise
         self.log: EventLog[Any, Raw] = EventLog()
         self.ingester = _Ingester(self.log, name, format, self.fields, args.skip_bad)
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self.printed = 0  # records the output side has printed
-        self.stream = path == "-"
-        fd = 0 if self.stream else _open(path)
-        if not self.stream and not stat.S_ISREG(os.fstat(fd).st_mode):
-            self.stream = True  # a named pipe or a device: read it until it ends, as stdin
         reads = _stream_reads(fd) if self.stream else _file_reads(path, fd, self.stop, _note)
         self.lines = _Lines(csv=format == "csv")
         self.thread = threading.Thread(
@@ -472,9 +478,9 @@ def _replay_jsonl(following: _Following, since: int) -> None:
     out = sys.stdout
     to_json = following.printer.to_json
     for _, batch in _batches(following.log, since):
+        following.printed += len(batch)  # first: a Ctrl-C after the write must not miss them
         out.write("".join([to_json(record[2]) + "\n" for record in batch]))
         out.flush()
-        following.printed += len(batch)
 
 
 def _replay_table(following: _Following, since: int) -> None:
@@ -485,11 +491,11 @@ def _replay_table(following: _Following, since: int) -> None:
     for offset, batch in _batches(following.log, since):
         if widths is None:  # fixed after the first run, so the rows of all runs line up
             widths = _Widths.of(following, batch)
-        grid = _table(widths, header=not following.printed)
+        grid = _table(widths, header=offset == since)
         for position, record in enumerate(batch, offset):
             _add_row(grid, following, position, record)
+        following.printed += len(batch)  # first: a Ctrl-C after the print must not miss them
         console.print(grid)
-        following.printed += len(batch)
 
 
 # -- shortlog --follow ---------------------------------------------------------------------------
