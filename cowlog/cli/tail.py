@@ -22,6 +22,7 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Final, TextIO, cast
@@ -406,7 +407,8 @@ def _open(path: str) -> int:
 
 
 def _note(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)  # sys.stderr as it is now: rich's Live redirects it
+    with suppress(OSError, ValueError):  # no stderr to write to: the note is not worth a failure
+        print(text, file=sys.stderr, flush=True)  # sys.stderr as it is now: Live redirects it
 
 
 def _batches(log: EventLog[Any, Raw], since: int) -> Iterator[tuple[int, list[Record[Any, Raw]]]]:
@@ -540,8 +542,9 @@ def _first(item: tuple[int, Any]) -> int:
 def follow_shortlog(args: argparse.Namespace) -> int:
     """``cowlog shortlog --follow``: the latest event of each type, kept up to date.
 
-    On a terminal, a live table; with ``--format jsonl``, the shortlog so far and then each record
-    that becomes the latest of its type. Ends as `follow_replay` does; the final table is printed.
+    On a terminal, a live table; with ``--format jsonl``, each record that becomes the latest of
+    its type, a run of records at a time (one superseded within its run is not printed). Ends as
+    `follow_replay` does; a table is printed whole at the end.
     """
     output = _output_format(args)
     if output == "table":
