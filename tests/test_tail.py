@@ -10,6 +10,8 @@ a duration: each waits for an event it can see, a line on stdout or a note on st
 
 from __future__ import annotations
 
+import argparse
+import errno
 import io
 import json
 import os
@@ -20,14 +22,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
 
 from cowlog import EventLog
-from cowlog.cli.sources import Fields, Source, SourceError, open_source
+from cowlog.cli import tail
+from cowlog.cli.sources import Fields, Format, Source, SourceError, open_source
 from cowlog.cli.tail import _Ingester, _Lines
 
 DATA = Path(__file__).parent / "data" / "loghub"
@@ -56,7 +59,7 @@ def read_in_pieces(
     data = path.read_bytes()
     rng = random.Random(seed)
     log: EventLog[Any, Any] = EventLog()
-    format = "csv" if path.suffix == ".csv" else "jsonl"
+    format: Format = "csv" if path.suffix == ".csv" else "jsonl"
     ingester = _Ingester(log, str(path), format, fields, skip_bad)
     lines = _Lines(csv=format == "csv")
     start = 0
@@ -156,6 +159,30 @@ def test_the_ingester_reads_a_list_of_lines_as_a_source_does() -> None:
     assert listed.load(log.ingest_many, Fields()).ingested == 1
     first, second = log.snapshot()
     assert first == second
+
+
+def test_a_failed_read_while_following_exits_1_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An I/O error under the reader (a disk gone: EIO) is exit status 1, after the records read
+    before it, with one line naming the file; no traceback."""
+    path = tmp_path / "app.jsonl"
+    path.write_text(record("a", 1, "one"))
+    args = argparse.Namespace(
+        file=str(path), key="key", time="ts", time_format=None, no_time=False,
+        input_format=None, format="jsonl", skip_bad=False, since=0,
+    )  # fmt: skip
+
+    def failing(fd: int) -> Iterator[bytes]:
+        yield os.read(fd, 1000)
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(tail, "_file_reads", lambda path, fd, stop, note: failing(fd))
+    status = tail.follow_replay(args)
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert msgs(out.splitlines()) == ["one"]
+    assert err == f"cowlog: {path}: cannot read: Input/output error\n"
 
 
 # -- real processes --------------------------------------------------------------------------------
@@ -487,11 +514,13 @@ def test_skip_bad_reports_the_skipped_records_at_the_end(run: Any) -> None:
         (["shortlog", "--follow", "missing.jsonl"], "missing.jsonl: No such file or directory"),
         (["replay", "--follow", "app.txt"], "app.txt: cannot tell the format"),
         (["replay", "--follow", "--since", "-1", "app.jsonl"], "--since: must be an integer"),
+        (["replay", "--follow", "dir.jsonl"], "dir.jsonl: Is a directory"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:
     for name in ("app.jsonl.gz", "app.txt", "app.jsonl"):
         (tmp_path / name).write_text("")
+    (tmp_path / "dir.jsonl").mkdir()
     done = subprocess.run(
         [sys.executable, "-m", "cowlog", *args],
         cwd=tmp_path,
