@@ -9,12 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from operator import index as _index
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["LogClosedError", "Record", "check_offset", "check_timestamp", "raise_if_unhashable"]
+__all__ = [
+    "LogClosedError",
+    "Record",
+    "TrimmedError",
+    "check_offset",
+    "check_timestamp",
+    "raise_if_unhashable",
+]
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
+if TYPE_CHECKING:  # defaults (PEP 696): a bare ``EventLog()`` is ``EventLog[Hashable, Any]``
+    from typing_extensions import TypeVar as _TypeVarWithDefault
+
+    K = _TypeVarWithDefault("K", bound=Hashable, default=Hashable)
+    V = _TypeVarWithDefault("V", default=Any)
+else:  # at run time, no dependency: defaults matter only to type checkers
+    K = TypeVar("K", bound=Hashable)
+    V = TypeVar("V")
 
 Record = tuple[int, K, V]
 """What the log stores and every read hands out: the exact tuple ``(timestamp, key, value)``.
@@ -34,6 +47,23 @@ class LogClosedError(ValueError):
     A `ValueError`, as writing to a closed file is, so existing handlers keep working. Reads of a
     closed log and of its snapshots keep working.
     """
+
+
+class TrimmedError(LookupError):
+    """A read from an offset that retention has dropped (`EventLog.trim`, ``max_events``).
+
+    Never a silent jump: the caller decides where to resume. `first_offset` is the oldest offset
+    still held, so ``log.replay(err.first_offset)`` resumes there deliberately.
+    """
+
+    def __init__(self, since: int, first_offset: int) -> None:
+        super().__init__(
+            f"offset {since} was trimmed: the oldest retained offset is {first_offset}"
+        )
+        self.since = since
+        """The offset that was asked for."""
+        self.first_offset = first_offset
+        """The oldest offset still held when the read was refused."""
 
 
 def check_timestamp(timestamp: object, name: str) -> int:

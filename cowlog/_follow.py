@@ -26,7 +26,7 @@ from contextlib import suppress
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
-from ._checks import AnyRecord, check_offset
+from ._checks import AnyRecord, TrimmedError, check_offset
 
 if TYPE_CHECKING:
     import asyncio
@@ -71,9 +71,11 @@ class LoopWaker:
             self.loop.call_soon_threadsafe(self.fire)
 
 
-def follow(log: EventLog[Any, Any], since: int, timeout: float | None) -> Iterator[AnyRecord]:
+def follow(
+    log: EventLog[Any, Any], since: int | None, timeout: float | None
+) -> Iterator[AnyRecord]:
     """See `EventLog.follow`: check the arguments now, then iterate lazily."""
-    since = check_offset(since)
+    since = log.first_offset if since is None else check_offset(since)
     seconds = check_timeout(timeout)
     # Records pass from the log's chunks to the caller in C; Python runs once per chunk or wait.
     return chain.from_iterable(_runs(log, since, seconds))
@@ -83,19 +85,21 @@ def _runs(log: EventLog[Any, Any], position: int, timeout: float | None) -> Iter
     """Yield runs of records from *position* on, waiting for more, until the log closes."""
     while True:
         snap = log.snapshot()
-        size = len(snap)
+        size = snap.next_offset
         if size > position:
+            if position < snap.first_offset:  # retention dropped it: never a silent gap
+                raise TrimmedError(position, snap.first_offset)
             yield from snap._runs(position, size)
             position = size
             continue
         gate = _gate(log, position)
         if gate is None:  # more arrived, or the log is closed
-            if log._closed and len(log) <= position:
+            if log._closed and log.next_offset <= position:
                 return
             continue
         if gate.acquire(timeout=-1 if timeout is None else timeout):
             gate.release()  # pass the baton to the next waiter
-        elif len(log) <= position:  # no new event for *timeout* seconds
+        elif log.next_offset <= position:  # no new event for *timeout* seconds
             return
 
 
@@ -113,9 +117,11 @@ def _gate(log: EventLog[Any, Any], position: int) -> Any:
         return gate
 
 
-def afollow(log: EventLog[Any, Any], since: int, timeout: float | None) -> AsyncIterator[AnyRecord]:
+def afollow(
+    log: EventLog[Any, Any], since: int | None, timeout: float | None
+) -> AsyncIterator[AnyRecord]:
     """See `EventLog.afollow`: check the arguments now, then iterate lazily."""
-    since = check_offset(since)
+    since = log.first_offset if since is None else check_offset(since)
     seconds = check_timeout(timeout)
     return _afollow(log, since, seconds)
 
@@ -128,8 +134,10 @@ async def _afollow(
     loop = asyncio.get_running_loop()
     while True:
         snap = log.snapshot()
-        size = len(snap)
+        size = snap.next_offset
         if size > position:
+            if position < snap.first_offset:
+                raise TrimmedError(position, snap.first_offset)
             for record in snap._records(position, size):
                 yield record
             position = size
@@ -137,13 +145,13 @@ async def _afollow(
         future: asyncio.Future[None] = loop.create_future()
         waker = _register(log, position, loop, future)
         if waker is None:
-            if log._closed and len(log) <= position:
+            if log._closed and log.next_offset <= position:
                 return
             continue
         try:
             await asyncio.wait_for(future, timeout)
         except TimeoutError:
-            if len(log) <= position:
+            if log.next_offset <= position:
                 return
         finally:
             waker.futures.discard(future)  # cancelled or timed out: leave nothing behind

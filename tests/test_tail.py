@@ -544,3 +544,18 @@ def test_replay_follow_table_from_stdin_numbers_offsets_and_lines(run: Any) -> N
     rows = [line.split() for line in cowlog.out if line.split()[:1] in (["1"], ["2"])]
     assert [row[:5] for row in rows] == [["1", "3", "20", "b", "one"], ["2", "6", "30", "c", "two"]]
     assert cowlog.err == ["2 of 3 events from offset 1 of -\n"]
+
+
+def test_follow_tables_escape_controls_and_show_dates_as_replay_does(run: Any) -> None:
+    """The table conventions of `cowlog replay` (render.py): terminal escapes in the data are
+    shown escaped, never raw; times read from dates are shown as UTC dates."""
+    cowlog = run("replay", "--follow", "-", "--format", "table", stdin=True)
+    line = {"key": "red\x1b[31m", "ts": "2015-07-29T17:41:44.747Z", "msg": "wipe\x1b[2J"}
+    cowlog.write((json.dumps(line) + "\n").encode())
+    assert cowlog.end() == 0
+    text = "".join(cowlog.out)
+    assert "\x1b" not in text
+    assert "red\\x1b[31m" in text
+    assert "wipe\\x1b[2J" in text
+    assert "2015-07-29 17:41:44.747" in text
+    assert "time (UTC)" in text

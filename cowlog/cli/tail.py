@@ -22,14 +22,14 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Final, TextIO, cast
 
 from .._checks import Record
 from .._log import EventLog
-from .main import _count, _fields, _output_format, _require_rich, _summary, _utf8_stdout
+from .main import _count, _fields, _note, _output_format, _require_rich, _summary, _time_unit
+from .render import escape, format_time, output_encoding, prepare_stdout, time_title
 from .sources import Fields, Format, Loaded, Raw, Source, SourceError, open_source
 
 __all__ = ["add_follow_option", "follow_replay", "follow_shortlog"]
@@ -201,6 +201,7 @@ class _Ingester:
     line: int = 0  # lines of the current file handed to the parser so far
     lines_read: int = 0  # lines of every file so far (the --no-time clock)
     header_line: str | None = None  # this file's CSV header, as read
+    format_given: bool = True  # False: stdin read as JSON lines by default (a hint on line 1)
 
     def __post_init__(self) -> None:
         self.printer = Source(self.name, cast(TextIO, iter(())), self.format)
@@ -242,7 +243,8 @@ class _Ingester:
         base = self.line - shift  # the file's line = base + the run's line
         batch: list[tuple[Any, Raw, int]] = []
         # Source reads its lines by iterating them: a list of this run's lines is a small file.
-        source = Source(self.name, cast(TextIO, run), self.format)
+        given = self.format_given or self.lines_read > 0  # its hint is for the input's line 1
+        source = Source(self.name, cast(TextIO, run), self.format, format_given=given)
         try:
             loaded = source.load(batch.extend, self.fields, skip_bad=self.skip_bad)
         except SourceError as exc:
@@ -292,6 +294,7 @@ class _Ingester:
                 message = loaded.first_skipped.removeprefix(f"{self.name}:{where}: ")
                 total.first_skipped = f"{self.name}:{base + where}: {message}"
             total.skipped += loaded.skipped
+        total.dated += loaded.dated
         total.ingested = offset + records
 
 
@@ -328,8 +331,7 @@ class _Following:
         fd = 0 if self.stream else _open(path)
         try:
             with open_source(path, args.input_format) as probe:  # the format; the same errors
-                format = probe.format
-                name = probe.name
+                format, name, given = probe.format, probe.name, probe.format_given
             if not self.stream and not stat.S_ISREG(os.fstat(fd).st_mode):
                 self.stream = True  # a named pipe or a device: read it until it ends, as stdin
         except BaseException:
@@ -338,6 +340,8 @@ class _Following:
             raise
         self.log: EventLog[Any, Raw] = EventLog()
         self.ingester = _Ingester(self.log, name, format, self.fields, args.skip_bad)
+        self.ingester.format_given = given
+        self.args = args
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self.printed = 0  # records the output side has printed
@@ -406,11 +410,6 @@ def _open(path: str) -> int:
         raise SourceError(path, None, exc.strerror or str(exc)) from None
 
 
-def _note(text: str) -> None:
-    with suppress(OSError, ValueError):  # no stderr to write to: the note is not worth a failure
-        print(text, file=sys.stderr, flush=True)  # sys.stderr as it is now: Live redirects it
-
-
 def _batches(log: EventLog[Any, Raw], since: int) -> Iterator[tuple[int, list[Record[Any, Raw]]]]:
     """Follow *log* from *since*: yield (offset, records) for each run of records there is.
 
@@ -421,7 +420,7 @@ def _batches(log: EventLog[Any, Raw], since: int) -> Iterator[tuple[int, list[Re
     offset = since
     for first in follower:
         batch = [first]
-        ready = len(log) - offset - 1
+        ready = log.next_offset - offset - 1
         if ready > 0:
             batch.extend(islice(follower, min(ready, _BATCH - 1)))
         yield offset, batch
@@ -470,13 +469,13 @@ def follow_replay(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             interrupted = True
     if output == "table" and (interrupted or following.failure is None):
-        events = _count(len(following.log), "event")
+        events = _count(following.log.next_offset, "event")
         _note(f"{following.printed:,} of {events} from offset {args.since} of {args.file}")
     return _status(following, interrupted)
 
 
 def _replay_jsonl(following: _Following, since: int) -> None:
-    _utf8_stdout()
+    prepare_stdout("jsonl")
     out = sys.stdout
     to_json = following.printer.to_json
     for _, batch in _batches(following.log, since):
@@ -488,6 +487,7 @@ def _replay_jsonl(following: _Following, since: int) -> None:
 def _replay_table(following: _Following, since: int) -> None:
     from rich.console import Console
 
+    prepare_stdout("table")
     console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
     widths: _Widths | None = None
     for offset, batch in _batches(following.log, since):
@@ -495,7 +495,7 @@ def _replay_table(following: _Following, since: int) -> None:
             widths = _Widths.of(following, batch)
         grid = _table(widths, header=offset == since)
         for position, record in enumerate(batch, offset):
-            _add_row(grid, following, position, record)
+            _add_row(grid, following, widths, position, record)
         following.printed += len(batch)  # first: a Ctrl-C after the print must not miss them
         console.print(grid)
 
@@ -565,7 +565,7 @@ def follow_shortlog(args: argparse.Namespace) -> int:
 
 
 def _shortlog_jsonl(following: _Following, shortlog: _Shortlog) -> None:
-    _utf8_stdout()
+    prepare_stdout("jsonl")
     out = sys.stdout
     to_json = following.printer.to_json
     for offset, batch in _batches(following.log, 0):
@@ -578,6 +578,7 @@ def _shortlog_live(following: _Following, shortlog: _Shortlog) -> None:
     from rich.console import Console
     from rich.live import Live
 
+    prepare_stdout("table")
     console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
     if not console.is_terminal:  # nothing to animate: the final table is printed at the end
         for offset, batch in _batches(following.log, 0):
@@ -586,11 +587,13 @@ def _shortlog_live(following: _Following, shortlog: _Shortlog) -> None:
 
     def view() -> Any:
         rows = shortlog.rows()
-        grid = _table(_Widths.of(following, [record for _, record in rows]), header=True)
+        widths = _Widths.of(following, [record for _, record in rows])
+        grid = _table(widths, header=True)
         for offset, record in rows:
-            _add_row(grid, following, offset, record)
+            _add_row(grid, following, widths, offset, record)
         types, events = _count(len(rows), "event type"), _count(shortlog.events, "event")
-        grid.caption = f"{types}, latest of {events} in {following.name}; Ctrl-C stops"
+        name = escape(following.name, output_encoding())
+        grid.caption = f"{types}, latest of {events} in {name}; Ctrl-C stops"
         return grid
 
     live = Live(
@@ -609,11 +612,13 @@ def _shortlog_live(following: _Following, shortlog: _Shortlog) -> None:
 def _print_shortlog(following: _Following, shortlog: _Shortlog, note: bool) -> None:
     from rich.console import Console
 
+    prepare_stdout("table")
     console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
     rows = shortlog.rows()
-    grid = _table(_Widths.of(following, [record for _, record in rows]), header=True)
+    widths = _Widths.of(following, [record for _, record in rows])
+    grid = _table(widths, header=True)
     for offset, record in rows:
-        _add_row(grid, following, offset, record)
+        _add_row(grid, following, widths, offset, record)
     console.print(grid)
     if note:
         types, events = _count(len(rows), "event type"), _count(shortlog.events, "event")
@@ -625,17 +630,27 @@ def _print_shortlog(following: _Following, shortlog: _Shortlog, note: bool) -> N
 
 @dataclass(frozen=True)
 class _Widths:
+    """The columns' widths and the time unit, as `cowlog replay` sizes its tables."""
+
     offset: int
     line: int
+    time: int
     key: int
+    unit: str | None  # the time column's unit (UTC dates), None for the integers as read
 
     @staticmethod
     def of(following: _Following, records: list[Record[Any, Raw]]) -> _Widths:
         """Widths for *records* and a little more: a followed log keeps growing."""
-        size = len(following.log)
-        line = following.ingester.total.line_of(max(size - 1, 0))
-        key = max([len(str(record[1])) for record in records] + [4])
-        return _Widths(max(len(str(size * 10)), 6), max(len(str(line * 10)), 4), min(key, 30))
+        total = following.ingester.total
+        size = following.log.next_offset
+        line = total.line_of(max(size - 1, 0))
+        encoding = output_encoding()
+        key = max([len(escape(str(record[1]), encoding)) for record in records] + [4])
+        unit = _time_unit(following.args, total)
+        time = len(format_time(0, unit)) if unit is not None else 13
+        return _Widths(
+            max(len(str(size * 10)), 6), max(len(str(line * 10)), 4), time, min(key, 30), unit
+        )
 
 
 def _table(widths: _Widths, header: bool) -> Any:
@@ -645,21 +660,25 @@ def _table(widths: _Widths, header: bool) -> Any:
     grid = Table(box=box.SIMPLE_HEAD, show_header=header, pad_edge=False, expand=True)
     grid.add_column("offset", justify="right", width=widths.offset, no_wrap=True)
     grid.add_column("line", justify="right", width=widths.line, no_wrap=True, style="dim")
-    grid.add_column("time", justify="right", no_wrap=True, min_width=13)
+    title = time_title(widths.unit)
+    grid.add_column(title, justify="right", no_wrap=True, min_width=widths.time)
     grid.add_column("type", width=widths.key, no_wrap=True, style="bold cyan")
     grid.add_column("summary", ratio=1, no_wrap=True, overflow="ellipsis")
     return grid
 
 
-def _add_row(grid: Any, following: _Following, offset: int, record: Record[Any, Raw]) -> None:
+def _add_row(
+    grid: Any, following: _Following, widths: _Widths, offset: int, record: Record[Any, Raw]
+) -> None:
     from rich.text import Text
 
+    encoding = output_encoding()
     line = following.ingester.total.line_of(offset)
     summary = _summary(following.printer.to_object(record[2]), following.fields)
-    grid.add_row(  # Text, not str: a log's "[preauth]" is not rich markup
+    grid.add_row(  # Text, not str: a log's "[preauth]" is not rich markup; escaped: no controls
         Text(str(offset)),
         Text(str(line)),
-        Text(str(record[0])),
-        Text(str(record[1])),
-        Text(summary),
+        Text(format_time(record[0], widths.unit)),
+        Text(escape(str(record[1]), encoding)),
+        Text(escape(summary, encoding)),
     )
