@@ -150,6 +150,16 @@ def test_a_partial_line_is_kept_until_its_newline_and_flushed_at_the_end() -> No
     assert lines.feed(b"x\n") == [b"x\n"]
 
 
+def test_a_csv_quote_that_never_closes_is_handed_over_after_a_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(tail, "_OPEN_RECORD_MAX", 100)
+    lines = _Lines(csv=True)
+    assert lines.feed(b'a,1,x\nb,2,"open\n') == [b"a,1,x\n"]
+    assert lines.feed(b"more\n" * 10) == []  # 70 bytes held: still within the limit
+    assert lines.feed(b"more\n" * 10) == [b'b,2,"open\n', *[b"more\n"] * 20]
+
+
 def test_the_ingester_reads_a_list_of_lines_as_a_source_does() -> None:
     """The follower hands Source a list of lines for its TextIO: iterating is all load() does."""
     log: EventLog[Any, Any] = EventLog()
@@ -170,7 +180,7 @@ def test_a_failed_read_while_following_exits_1_with_one_line(
     path.write_text(record("a", 1, "one"))
     args = argparse.Namespace(
         file=str(path), key="key", time="ts", time_format=None, no_time=False,
-        input_format=None, format="jsonl", skip_bad=False, since=0,
+        input_format=None, format="jsonl", skip_bad=False, since=0, tail=None, time_unit=None,
     )  # fmt: skip
 
     def failing(fd: int) -> Iterator[bytes]:
@@ -515,6 +525,7 @@ def test_skip_bad_reports_the_skipped_records_at_the_end(run: Any) -> None:
         (["replay", "--follow", "app.txt"], "app.txt: cannot tell the format"),
         (["replay", "--follow", "--since", "-1", "app.jsonl"], "--since: must be an integer"),
         (["replay", "--follow", "dir.jsonl"], "dir.jsonl: Is a directory"),
+        (["replay", "--follow", "--tail", "5", "app.jsonl"], "--tail and --follow do not go"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:

@@ -28,7 +28,16 @@ from typing import Any, Final, TextIO, cast
 
 from .._checks import Record
 from .._log import EventLog
-from .main import _count, _fields, _note, _output_format, _require_rich, _summary, _time_unit
+from .main import (
+    _count,
+    _fields,
+    _note,
+    _output_format,
+    _require_rich,
+    _summary,
+    _time_unit,
+    _Usage,
+)
 from .render import escape, format_time, output_encoding, prepare_stdout, time_title
 from .sources import Fields, Format, Loaded, Raw, Source, SourceError, open_source
 
@@ -38,6 +47,7 @@ _READ = 1 << 20  # bytes per read: a large backlog is parsed and ingested a mega
 _POLL = 0.1  # seconds between two looks at a file that has stopped growing
 _BATCH = 4096  # records printed at most at once, so a long backlog streams
 _REFRESH = 4  # live table refreshes per second
+_OPEN_RECORD_MAX = 4 << 20  # bytes of lines a CSV record with an open quote may hold back
 
 FOLLOW_HELP = (
     "keep reading FILE as it grows, like 'tail -F': survive truncation and rotation (FILE is "
@@ -143,7 +153,9 @@ class _Lines:
     """Cut bytes into complete lines; keep a partial last line until its newline arrives.
 
     For CSV a record is complete only when its quotes are balanced: a quoted cell may hold line
-    breaks, and the parser must get such a record whole.
+    breaks, and the parser must get such a record whole. Lines held back that way are handed over
+    past _OPEN_RECORD_MAX bytes: the parser then reports the quote that never closes (a stray
+    quote in an unquoted cell, which the parser takes as it is, only delays its record).
     """
 
     def __init__(self, csv: bool) -> None:
@@ -163,8 +175,10 @@ class _Lines:
                 if not odd:
                     whole = count
             if whole < len(lines):
-                end = sum(map(len, lines[:whole]))
-                del lines[whole:]
+                held = sum(map(len, lines[whole:]))
+                if held <= _OPEN_RECORD_MAX:
+                    end -= held
+                    del lines[whole:]
         self.pending = buffer[end:]
         return lines
 
@@ -456,6 +470,8 @@ def follow_replay(args: argparse.Namespace) -> int:
     Ends at the end of stdin (status 0), on a bad record (2, unless ``--skip-bad``), a failed read
     (1) or Ctrl-C (130).
     """
+    if args.tail is not None:
+        raise _Usage("cowlog: --tail and --follow do not go together; --follow starts at --since")
     output = _output_format(args)
     if output == "table":
         _require_rich()
