@@ -316,6 +316,28 @@ def test_replay_follow_prints_the_file_then_each_line_appended(tmp_path: Path, r
     assert cowlog.out[0] == record("a", 1, "one")  # each record exactly as read
 
 
+def test_tail_n_follow_prints_the_last_n_records_there_then_each_new_one(
+    tmp_path: Path, run: Any
+) -> None:
+    """``replay --follow --tail 3``, as ``tail -n 3 -F``: the file's last 3 records (not the
+    partial line after them), then what is appended."""
+    path = tmp_path / "app.jsonl"
+    path.write_text("".join(record("a", i, f"m{i}") for i in range(10)) + '{"key": "a", "ts"')
+    cowlog = run("replay", "--follow", "--tail", "3", path, "--format", "jsonl")
+    cowlog.wait_for_lines(3)
+    append(path, ': 10, "msg": "m10"}\n')
+    cowlog.wait_for_lines(4)
+    assert_clean_interrupt(cowlog, cowlog.interrupt())
+    assert msgs(cowlog.out) == ["m7", "m8", "m9", "m10"]
+
+
+def test_tail_n_follow_of_stdin_prints_its_last_n_records_at_its_end(run: Any) -> None:
+    cowlog = run("replay", "--follow", "--tail", "2", "-", "--format", "jsonl", stdin=True)
+    cowlog.write("".join(record("a", i, f"m{i}") for i in range(5)).encode())
+    assert cowlog.end() == 0
+    assert msgs(cowlog.out) == ["m3", "m4"]
+
+
 def test_a_partial_last_line_waits_for_its_newline(tmp_path: Path, run: Any) -> None:
     """One write holds a whole line and the start of the next: once the whole line is printed,
     the reader has read the partial one too, and must not have printed it."""
@@ -525,7 +547,7 @@ def test_skip_bad_reports_the_skipped_records_at_the_end(run: Any) -> None:
         (["replay", "--follow", "app.txt"], "app.txt: cannot tell the format"),
         (["replay", "--follow", "--since", "-1", "app.jsonl"], "--since: must be an integer"),
         (["replay", "--follow", "dir.jsonl"], "dir.jsonl: Is a directory"),
-        (["replay", "--follow", "--tail", "5", "app.jsonl"], "--tail and --follow do not go"),
+        (["replay", "--follow", "--tail", "5", "--since", "2", "app.jsonl"], "--tail and --since"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, args: list[str], message: str) -> None:

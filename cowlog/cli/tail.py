@@ -359,6 +359,13 @@ class _Following:
         self.stop = threading.Event()
         self.failure: BaseException | None = None
         self.printed = 0  # records the output side has printed
+        # The backlog: what the input holds at the start (for --tail). A file's size now; a
+        # stream's whole content, as `tail -n N` takes a pipe's
+        self.backlog = None if self.stream else os.fstat(fd).st_size
+        self.backlog_records = 0
+        self.caught_up = threading.Event()
+        if self.backlog == 0:
+            self.caught_up.set()
         reads = _stream_reads(fd) if self.stream else _file_reads(path, fd, self.stop, _note)
         self.lines = _Lines(csv=format == "csv")
         self.thread = threading.Thread(
@@ -384,6 +391,7 @@ class _Following:
 
     def _read(self, reads: Iterator[bytes | _Restart]) -> None:
         lines, ingester = self.lines, self.ingester
+        unread = self.backlog  # bytes of the file as it was at the start, still to read
         try:
             for data in reads:
                 if self.stop.is_set():
@@ -393,8 +401,14 @@ class _Following:
                         ingester.ingest(lines.flush())
                     lines.drop()
                     ingester.restart()
+                    self._caught_up()  # what was there at the start is all read (or gone)
                 else:
                     ingester.ingest(lines.feed(data))
+                    if unread is not None:
+                        unread -= len(data)
+                        if unread <= 0:
+                            self._caught_up()
+                            unread = None
             if not self.stop.is_set():  # the stream ended: its last line is complete as it is
                 ingester.ingest(lines.flush())
         except SourceError as exc:
@@ -406,7 +420,19 @@ class _Following:
         except BaseException as exc:  # a bug: main() shows it
             self.failure = exc
         finally:
+            self._caught_up()
             self.log.close()
+
+    def _caught_up(self) -> None:
+        """Mark the end of the backlog: the records read so far are what the input held."""
+        if not self.caught_up.is_set():
+            self.backlog_records = self.ingester.total.ingested
+            self.caught_up.set()
+
+    def backlog_start(self, tail: int) -> int:
+        """Wait until the backlog is read; return the offset of its last *tail* records."""
+        self.caught_up.wait()
+        return max(0, self.backlog_records - tail)
 
     def report_skipped(self) -> None:
         total = self.ingester.total
@@ -470,14 +496,16 @@ def follow_replay(args: argparse.Namespace) -> int:
     Ends at the end of stdin (status 0), on a bad record (2, unless ``--skip-bad``), a failed read
     (1) or Ctrl-C (130).
     """
-    if args.tail is not None:
-        raise _Usage("cowlog: --tail and --follow do not go together; --follow starts at --since")
+    if args.tail is not None and args.since:
+        raise _Usage("cowlog: --tail and --since do not go together")
     output = _output_format(args)
     if output == "table":
         _require_rich()
     interrupted = False
     with _Following(args) as following:
         try:
+            if args.tail is not None:  # like tail -n N -F: the last N records there, then on
+                args.since = following.backlog_start(args.tail)
             if output == "jsonl":
                 _replay_jsonl(following, args.since)
             else:
