@@ -305,6 +305,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay.set_defaults(run=_run_replay)
 
+    # issue 14: --follow for shortlog and replay; all of it lives in cowlog/cli/tail.py
+    from . import tail
+
+    tail.add_follow_option(shortlog, tail.follow_shortlog)
+    tail.add_follow_option(replay, tail.follow_replay)
+
     demo = commands.add_parser(
         "demo",
         help="writers and readers on one log at once, with live progress and rates",
