@@ -57,8 +57,10 @@ def check_round_trip(codec: Codec, obj: Any, what: str = "value") -> bytes:
     try:
         data = codec.encode(obj)
     except Exception as exc:  # each library has its own error types: one message for all
+        hint = _why(obj, codec.name, "")
         raise TypeError(
-            f"{what} cannot be encoded by the {codec.name!r} codec: {type(exc).__name__}: {exc}"
+            f"{what} cannot be encoded by the {codec.name!r} codec "
+            f"({hint + '; ' if hint else ''}{type(exc).__name__}: {exc})"
         ) from exc
     if codec.exact:
         try:
@@ -75,7 +77,7 @@ def check_round_trip(codec: Codec, obj: Any, what: str = "value") -> bytes:
     return data
 
 
-def _why(obj: Any, name: str) -> str:
+def _why(obj: Any, name: str, otherwise: str = "it decodes to a different value") -> str:
     """A hint for the commonest reasons a value does not round-trip (for error messages only)."""
     seen: list[str] = []
 
@@ -104,7 +106,7 @@ def _why(obj: Any, name: str) -> str:
             seen.append(f"a {type(item).__name__} comes back as something else")
 
     walk(obj)
-    return "; ".join(dict.fromkeys(seen)) or "it decodes to a different value"
+    return "; ".join(dict.fromkeys(seen)) or otherwise
 
 
 # -- json ------------------------------------------------------------------------------------------

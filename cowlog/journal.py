@@ -555,7 +555,7 @@ class JournaledLog(EventLog[K, V]):
     def _commit(self, size: int, version: Any) -> None:
         """Journal the records past *size* in *version*, then publish (or stage). Lock held."""
         journal = self._journal
-        if journal is None:  # recovering: the records came from the file
+        if journal is None or version[0] == size:  # recovering, or an empty batch: no frame
             super()._commit(size, version)
             return
         if journal.refusal is not None:
