@@ -65,16 +65,16 @@ def test_ingest_many_1000(benchmark: Any, design: str) -> None:
         return (batch,), {}
 
     def run(batch: list[tuple[str, int, int]]) -> int:
-        count: int = setup.log.ingest_many(batch)  # type: ignore[attr-defined]
-        return count
+        result = setup.log.ingest_many(batch)  # type: ignore[attr-defined]
+        return len(result) if isinstance(result, range) else int(result)
 
     assert benchmark.pedantic(run, setup=setup, rounds=50) == 1_000
 
 
 def test_ingest_breakdown_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    """The breakdown script (docs/performance.md) still builds its variants from the source."""
+    """The breakdown script (docs/performance.md) still runs."""
     from .ingest_breakdown import main
 
     main(["--events", "2000", "--rounds", "1"])
     printed = capsys.readouterr().out
-    assert "floor returning an Event" in printed and "cowlog returning its record" in printed
+    assert "floor" in printed and "cowlog, general path" in printed

@@ -3,20 +3,21 @@
 Many threads `ingest` events ``(key, value, timestamp)``; any number of readers
 take consistent `Snapshot` views at any moment to **replay** the log in arrival order or
 read its **shortlog**, the most recent event of each key. Writers serialize on one lock and publish
-a new immutable version with one reference store; readers never lock.
+a new immutable version with one reference store; readers never lock. Writes return offsets; reads
+hand out the stored records, plain ``(timestamp, key, value)`` tuples (annotate them as `Record`).
 
 Examples:
     >>> from cowlog import EventLog
     >>> log = EventLog()
-    >>> _ = log.ingest("disk", "full", 10)
-    >>> _ = log.ingest("disk", "ok", 15)
-    >>> [e.value for e in log.replay()], log.latest("disk").value
-    (['full', 'ok'], 'ok')
+    >>> log.ingest("disk", "full", 10), log.ingest("disk", "ok", 15)
+    (0, 1)
+    >>> [value for _, _, value in log.replay()], log.latest("disk")
+    (['full', 'ok'], (15, 'disk', 'ok'))
 """
 
-from ._checks import Event as Event
+from ._checks import Record as Record
 from ._log import EventLog as EventLog
 from ._snapshot import Snapshot as Snapshot
 
-__all__ = ["Event", "EventLog", "Snapshot"]
-__version__ = "0.1.0"
+__all__ = ["EventLog", "Record", "Snapshot"]
+__version__ = "0.2.0"

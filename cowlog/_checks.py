@@ -1,57 +1,66 @@
-"""Event: the record a reader gets back from a log.
+"""Argument checks and their messages, shared by the log and its snapshots; the `Record` alias.
 
-The log stores exact tuples ``(timestamp, key, value)`` (the garbage collector untracks those, see
-docs/design.md) and turns each into an `Event` only on the way out, with the C-level
-``tuple.__new__`` so that no Python code runs per event.
+Every refusal in cowlog is raised here, so the log, the snapshot and the backends word them alike:
+a builtin exception (`TypeError`, `ValueError`) whose message names the argument and what was
+wrong with it. Nothing here touches a log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
-from itertools import repeat
-from typing import Any, Generic, NamedTuple, TypeVar
+from collections.abc import Hashable
+from operator import index as _index
+from typing import Any, TypeVar
 
-__all__ = ["Event", "Record", "to_event", "to_events"]
+__all__ = ["Record", "check_offset", "check_timestamp", "raise_if_unhashable"]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-#: What the log keeps for each event: an exact tuple, never a tuple subclass.
-Record = tuple[int, Any, Any]
+Record = tuple[int, K, V]
+"""What the log stores and every read hands out: the exact tuple ``(timestamp, key, value)``.
+
+A generic alias for annotations: ``Record[str, dict]`` means ``tuple[int, str, dict]``, so
+``for ts, key, value in log.replay()`` type-checks. At run time a record is a plain tuple (no
+per-event object is made on the way out); unpack it, or index it (``record[2]`` is the value).
+"""
+
+#: A record of unknown key and value types, for the log's internals.
+AnyRecord = tuple[int, Any, Any]
 
 
-class Event(NamedTuple, Generic[K, V]):
-    """One event of a log: a ``(timestamp, key, value)`` tuple with names.
+def check_timestamp(timestamp: object, name: str) -> int:
+    """Return *timestamp* as an exact ``int``, or raise TypeError naming *name*.
 
-    The field order is the one the seed service yields, so ``for ts, key, value in log.replay()``
-    works and an event compares equal to the plain tuple with the same items.
-
-    Examples:
-        >>> e = Event(5, "boot", "ok")
-        >>> e.timestamp, e.key, e.value
-        (5, 'boot', 'ok')
-        >>> e == (5, "boot", "ok")
-        True
+    Accepts what `operator.index` accepts (``int``, its subclasses, ``numpy.int64``...), except
+    ``bool``; an ``int`` subclass is stored by its integer value, whatever its ``__int__`` or
+    ``__index__`` say, so the stored value is the one every comparison used.
     """
-
-    timestamp: int
-    """When the event happened: an ``int`` in the caller's unit (the default clock: nanoseconds)."""
-    key: K
-    """The event type: the shortlog keeps the most recent event of each key."""
-    value: V
-    """The payload, stored by reference (snapshots are shallow)."""
-
-
-def to_event(record: Record) -> Event[Any, Any]:
-    """Make an `Event` of a stored record (in C: no Python ``__new__`` runs)."""
-    event: Event[Any, Any] = _new_tuple(Event, record)
-    return event
+    if not isinstance(timestamp, bool):
+        try:
+            return _index(timestamp)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+    raise TypeError(
+        f"{name} must be an int (or None for the clock's value), got {type(timestamp).__name__}"
+    )
 
 
-def to_events(records: Iterable[Record]) -> Iterator[Event[Any, Any]]:
-    """Lazily make `Event` objects of stored records (a C-level ``map``: no bytecode)."""
-    return map(_new_tuple, repeat(Event), records)
+def check_offset(offset: object, name: str = "since") -> int:
+    """Return *offset* as an exact non-negative ``int``, or raise TypeError / ValueError."""
+    if isinstance(offset, bool):
+        raise TypeError(f"{name} must be an int, got bool")
+    try:
+        value = _index(offset)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an int, got {type(offset).__name__}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
 
 
-#: ``tuple.__new__``: ``_new_tuple(Event, record)`` is the cheapest way to make an Event.
-_new_tuple = tuple.__new__
+def raise_if_unhashable(key: object, name: str, exc: BaseException) -> None:
+    """Turn a failed dict lookup into a clear TypeError when the key itself is unhashable."""
+    try:
+        hash(key)
+    except TypeError:
+        raise TypeError(f"{name} must be hashable, got {type(key).__name__}") from exc

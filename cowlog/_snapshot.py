@@ -2,7 +2,8 @@
 
 A snapshot holds one version tuple and references to the log's append-only key histories; it reads
 only below its own size, so nothing ingested later can change what it shows. Readers never take a
-lock and never mutate anything.
+lock and never mutate anything. Every read hands out the stored records themselves (exact tuples
+``(timestamp, key, value)``): nothing is copied or wrapped on the way out.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from itertools import chain, islice
+from operator import index as _index
+from operator import itemgetter
 from typing import Any, TypeVar, overload
 
-from ._checks import Event, Record, to_event, to_events
+from ._checks import AnyRecord, Record, check_offset, raise_if_unhashable
 from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
 
 __all__ = ["Snapshot"]
@@ -20,24 +23,18 @@ __all__ = ["Snapshot"]
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-
-def _check_offset(since: object) -> int:
-    if isinstance(since, bool) or not isinstance(since, int):
-        raise TypeError(f"since must be an int, got {type(since).__name__}")
-    if since < 0:
-        raise ValueError(f"since must be >= 0, got {since}")
-    return int(since)
+_first_offset = itemgetter(1)
 
 
-class Snapshot(Sequence[Event[K, V]]):
+class Snapshot(Sequence[Record[K, V]]):
     """A consistent, immutable view of an [`EventLog`][cowlog.EventLog] as of one instant.
 
     Take one with [`EventLog.snapshot()`][cowlog.EventLog.snapshot] (O(1), lock-free). It shows
     exactly the events ingested before that instant, and its replay, shortlog, ``latest`` and
     indexing all agree with each other, whatever is ingested afterwards. It behaves as a read-only
-    `Sequence` of [`Event`][cowlog.Event]: ``len(snap)``, ``snap[i]``
-    (negative ``i`` counts from the end), ``snap[i:j]`` (a list), ``iter(snap)``, ``reversed()``.
-    Snapshots are made by [`EventLog.snapshot()`][cowlog.EventLog.snapshot], not directly.
+    `Sequence` of records, the stored ``(timestamp, key, value)`` tuples themselves: ``len(snap)``,
+    ``snap[i]`` (the record at offset ``i``; negative ``i`` counts from the end), ``snap[i:j]`` (a
+    list), ``iter(snap)``, ``reversed()``.
 
     Snapshots are shallow: values are stored by reference, so a value mutated after it was ingested
     looks mutated in every snapshot. Holding a snapshot keeps its events alive; it holds no lock and
@@ -46,11 +43,13 @@ class Snapshot(Sequence[Event[K, V]]):
     Examples:
         >>> from cowlog import EventLog
         >>> log = EventLog()
-        >>> _ = log.ingest("disk", "full", 10)
+        >>> log.ingest("disk", "full", 10)
+        0
         >>> snap = log.snapshot()
-        >>> _ = log.ingest("disk", "ok", 20)
-        >>> len(snap), snap[-1].value, log.latest("disk").value
-        (1, 'full', 'ok')
+        >>> log.ingest("disk", "ok", 20)
+        1
+        >>> len(snap), snap[-1], log.latest("disk")
+        (1, (10, 'disk', 'full'), (20, 'disk', 'ok'))
     """
 
     __slots__ = ("_chunks", "_histories", "_keys", "_size", "_tail")
@@ -70,66 +69,72 @@ class Snapshot(Sequence[Event[K, V]]):
     def __repr__(self) -> str:
         return f"<cowlog.Snapshot: {self._size} events>"
 
-    def _record(self, offset: int) -> Record:
-        return record_at(self._chunks, self._tail, offset)
+    @overload
+    def __getitem__(self, index: int) -> Record[K, V]: ...
 
     @overload
-    def __getitem__(self, index: int) -> Event[K, V]: ...
+    def __getitem__(self, index: slice) -> list[Record[K, V]]: ...
 
-    @overload
-    def __getitem__(self, index: slice) -> list[Event[K, V]]: ...
+    def __getitem__(self, index: int | slice) -> Record[K, V] | list[Record[K, V]]:
+        """Return the record at offset *index*, or a list of records for a slice.
 
-    def __getitem__(self, index: int | slice) -> Event[K, V] | list[Event[K, V]]:
-        """Return the event at offset *index*, or a list of events for a slice.
-
-        O(log n) for an index; O(log n + k) for a slice of k events. Negative indexes count from
-        the end, as on a list.
+        O(log n) for an index; O(log n + k) for a slice of k records. Negative indexes count from
+        the end, as on a list. The record is the stored tuple itself:
+        ``snap[i] is next(snap.replay(i))``.
 
         Examples:
             >>> from cowlog import EventLog
             >>> log = EventLog()
             >>> log.ingest_many([("a", 1, 1), ("b", 2, 2), ("c", 3, 3)])
-            3
+            range(0, 3)
             >>> snap = log.snapshot()
-            >>> snap[0].key, snap[-1].key, [e.key for e in snap[1:]]
-            ('a', 'c', ['b', 'c'])
+            >>> snap[0], snap[-1][1], [key for _, key, _ in snap[1:]]
+            ((1, 'a', 1), 'c', ['b', 'c'])
 
         Raises:
             IndexError: *index* is out of range.
-            TypeError: *index* is neither an int nor a slice.
+            TypeError: *index* is neither an integer (anything `operator.index` accepts) nor a
+                slice.
         """
         size = self._size
         if isinstance(index, slice):
             start, stop, step = index.indices(size)
             if step == 1:
-                return list(self._events(start, stop))
-            return list(to_events(map(self._record, range(start, stop, step))))
-        if isinstance(index, bool) or not isinstance(index, int):
-            raise TypeError(
-                f"snapshot indices must be integers or slices, not {type(index).__name__}"
-            )
+                return list(self._records(start, stop))
+            chunks, tail = self._chunks, self._tail
+            return [record_at(chunks, tail, i) for i in range(start, stop, step)]
+        if type(index) is not int:
+            if isinstance(index, bool):
+                raise TypeError("snapshot indices must be integers or slices, not bool")
+            try:
+                index = _index(index)
+            except TypeError:
+                raise TypeError(
+                    f"snapshot indices must be integers or slices, not {type(index).__name__}"
+                ) from None
         if index < 0:
             index += size
         if not 0 <= index < size:
             raise IndexError(f"snapshot index out of range: {index} (length {size})")
-        event: Event[K, V] = to_event(self._record(index))
-        return event
+        record: Record[K, V] = record_at(self._chunks, self._tail, index)
+        return record
 
-    def __iter__(self) -> Iterator[Event[K, V]]:
-        """Iterate over all events in arrival order (the same as `replay`)."""
-        return self._events(0, self._size)
+    def __iter__(self) -> Iterator[Record[K, V]]:
+        """Iterate over all records in arrival order (the same as `replay`)."""
+        return self._records(0, self._size)
 
-    def _events(self, start: int, stop: int) -> Iterator[Event[K, V]]:
-        # O(log n) to reach *start*; then each chunk is mapped to Events in C, lazily.
-        return to_events(chain.from_iterable(self._runs(start, stop)))
+    def _records(self, start: int, stop: int) -> Iterator[Record[K, V]]:
+        """The records at offsets ``start <= offset < stop``: O(log n) to start, then in C."""
+        return chain.from_iterable(self._runs(start, stop))
 
-    def _runs(self, start: int, stop: int) -> Iterator[Iterable[Record]]:
+    def _runs(self, start: int, stop: int) -> Iterator[Iterable[AnyRecord]]:
+        # One Python step per chunk of 1,024 records; the records themselves are chained in C.
         chunks, tail = self._chunks, self._tail
         sealed = len(chunks) << CHUNK_BITS
         if start < sealed:
             for i in range(start >> CHUNK_BITS, ((min(stop, sealed) - 1) >> CHUNK_BITS) + 1):
                 base = i << CHUNK_BITS
-                chunk: tuple[Record, ...] = chunks[i]
+                chunk: tuple[AnyRecord, ...] = chunks[i]
                 if start <= base and base + CHUNK <= stop:
                     yield chunk
                 else:
@@ -137,58 +142,62 @@ class Snapshot(Sequence[Event[K, V]]):
         if stop > sealed:
             yield islice(tail, max(start - sealed, 0), stop - sealed)
 
-    def replay(self, since: int = 0) -> Iterator[Event[K, V]]:
-        """Yield the events from offset *since* on, in arrival order.
+    def replay(self, since: int = 0) -> Iterator[Record[K, V]]:
+        """Yield the records from offset *since* on, in arrival order.
 
-        O(log n) to find *since* (no event before it is visited), then O(1) per event. Lock-free:
-        reads one published version. An offset past the end yields nothing.
+        O(log n) to find *since* (no record before it is visited), then O(1) per record, in C (no
+        Python code runs per record). Lock-free: reads one published version. An offset past the
+        end yields nothing.
 
         Examples:
             >>> from cowlog import EventLog
             >>> log = EventLog()
             >>> log.ingest_many([("a", 1, 1), ("b", 2, 2), ("c", 3, 3)])
-            3
-            >>> [e.key for e in log.snapshot().replay(since=1)]
+            range(0, 3)
+            >>> [key for _, key, _ in log.snapshot().replay(since=1)]
             ['b', 'c']
 
         Raises:
-            TypeError: *since* is not an int.
+            TypeError: *since* is not an integer.
             ValueError: *since* is negative.
         """
-        since = _check_offset(since)
-        return self._events(min(since, self._size), self._size)
+        if type(since) is not int or since < 0:
+            since = check_offset(since)
+        return self._records(min(since, self._size), self._size)
 
-    def shortlog(self) -> Iterator[Event[K, V]]:
+    def shortlog(self) -> Iterator[Record[K, V]]:
         """Yield the survivor of each key, in log order.
 
         A key's survivor is its event with the greatest timestamp; of events with equal timestamps
         the one ingested later wins. Equivalently, the shortlog is the replay with every superseded
-        event removed. O(k log n) for k keys.
+        event removed. O(k log k) for k keys.
 
         Examples:
             >>> from cowlog import EventLog
             >>> log = EventLog()
             >>> log.ingest_many([("cpu", "hot", 5), ("disk", "full", 3), ("cpu", "old", 4),
             ...                  ("disk", "tie", 3)])
-            4
-            >>> [(e.key, e.value) for e in log.snapshot().shortlog()]
-            [('cpu', 'hot'), ('disk', 'tie')]
+            range(0, 4)
+            >>> list(log.snapshot().shortlog())
+            [(5, 'cpu', 'hot'), (3, 'disk', 'tie')]
         """
         size = self._size
-        offsets: list[int] = []
-        survivor = offsets.append
-        for history in self._keys:  # in order of first appearance: stop at the first too new
-            last = history[-1]
-            if last < size:  # the common case: the key's newest survivor is in this version
-                survivor(last)
-            elif history[1] < size:
-                survivor(history[bisect_left(history, size, 1) - 1])
-            else:
+        keys = self._keys
+        # The keys of this version are the prefix of first-seen order whose first offset is below
+        # its size (later keys may be appended concurrently: the bisect only reads the prefix).
+        while True:
+            try:
+                visible = bisect_left(keys, size, 0, len(keys), key=_first_offset)
                 break
+            except IndexError:  # a refused write's repair popped its new keys under the search
+                continue
+        offsets = [history[-1] for history in islice(keys, visible)]
+        if offsets and max(offsets) >= size:  # a key changed after this version: search back
+            offsets = [survivor_offset(history, size) for history in islice(keys, visible)]
         offsets.sort()
         chunks, tail = self._chunks, self._tail
         sealed = len(chunks) << CHUNK_BITS
-        return to_events(
+        return iter(
             [
                 chunks[offset >> CHUNK_BITS][offset & CHUNK_MASK]
                 if offset < sealed
@@ -197,7 +206,7 @@ class Snapshot(Sequence[Event[K, V]]):
             ]
         )
 
-    def latest(self, key: K) -> Event[K, V] | None:
+    def latest(self, key: K) -> Record[K, V] | None:
         """Return the survivor of *key* (see `shortlog`), or ``None`` if it has no event.
 
         O(log n).
@@ -206,9 +215,9 @@ class Snapshot(Sequence[Event[K, V]]):
             >>> from cowlog import EventLog
             >>> log = EventLog()
             >>> log.ingest_many([("cpu", "hot", 5), ("cpu", "old", 4)])
-            2
-            >>> log.snapshot().latest("cpu").value, log.snapshot().latest("gpu")
-            ('hot', None)
+            range(0, 2)
+            >>> log.snapshot().latest("cpu"), log.snapshot().latest("gpu")
+            ((5, 'cpu', 'hot'), None)
 
         Raises:
             TypeError: *key* is not hashable.
@@ -216,20 +225,12 @@ class Snapshot(Sequence[Event[K, V]]):
         try:
             history = self._histories.get(key)
         except TypeError as exc:
-            _raise_if_unhashable(key, "key", exc)
+            raise_if_unhashable(key, "key", exc)
             raise
         if history is None:
             return None
         offset = survivor_offset(history, self._size)
         if offset < 0:
             return None
-        event: Event[K, V] = to_event(self._record(offset))
-        return event
-
-
-def _raise_if_unhashable(key: object, name: str, exc: BaseException) -> None:
-    """Turn a failed dict lookup into a clear TypeError when the key itself is unhashable."""
-    try:
-        hash(key)
-    except TypeError:
-        raise TypeError(f"{name} must be hashable, got {type(key).__name__}") from exc
+        record: Record[K, V] = record_at(self._chunks, self._tail, offset)
+        return record

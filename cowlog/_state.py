@@ -31,7 +31,7 @@ from typing import Any
 
 from pyrsistent import PVector
 
-from ._checks import Record
+from ._checks import AnyRecord as Record
 
 __all__ = [
     "CHUNK",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
-from ._checks import Event
+from ._checks import Record
 from ._log import EventLog
 
 __all__ = ["logger_service"]
@@ -37,7 +37,7 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
         >>> service.ingest("disk", "full", 10)
         >>> service.ingest("disk", "ok", 15)
         >>> list(service.replay())
-        [Event(timestamp=10, key='disk', value='full'), Event(timestamp=15, key='disk', value='ok')]
+        [(10, 'disk', 'full'), (15, 'disk', 'ok')]
         >>> [(ts, key, value) for ts, key, value in service.shortlog()]
         [(15, 'disk', 'ok')]
     """
@@ -62,7 +62,7 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
             >>> service = logger_service()
             >>> service.ingest("a", 1, 5)
             >>> service.log.latest("a")
-            Event(timestamp=5, key='a', value=1)
+            (5, 'a', 1)
         """
         return self._log
 
@@ -77,7 +77,7 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
             >>> service = logger_service(clock=lambda: 7)
             >>> service.ingest("boot", "ok", None)
             >>> list(service.replay())
-            [Event(timestamp=7, key='boot', value='ok')]
+            [(7, 'boot', 'ok')]
 
         Raises:
             TypeError: *timestamp* is not an int or None (a float or ``bool`` is refused), or *key*
@@ -85,7 +85,7 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
         """
         self._log.ingest(key, value, timestamp)
 
-    def replay(self) -> Iterator[Event[Hashable, Any]]:
+    def replay(self) -> Iterator[Record[Hashable, Any]]:
         """Return an iterator over every event, in arrival order, as ``(timestamp, key, value)``.
 
         O(1) to start, then O(1) per event; lock-free. The snapshot is taken when ``replay()`` is
@@ -102,7 +102,7 @@ class logger_service:  # the seed's name, kept so that switching is a one-line i
         """
         return self._log.replay()
 
-    def shortlog(self) -> Iterator[Event[Hashable, Any]]:
+    def shortlog(self) -> Iterator[Record[Hashable, Any]]:
         """Return an iterator over the latest event of each key, as ``(timestamp, key, value)``.
 
         A key's survivor has the greatest timestamp; of equal timestamps the one ingested later

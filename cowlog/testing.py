@@ -38,6 +38,7 @@ compare values by identity as well as equality, because logs store values by ref
 from __future__ import annotations
 
 import math
+import operator
 import random
 import sys
 import threading
@@ -72,7 +73,7 @@ __all__ = [
     "stress",
 ]
 
-#: A ``(timestamp, key, value)`` triple, the shape of every event (``Event`` is one).
+#: A ``(timestamp, key, value)`` triple, the shape of every record.
 Triple = tuple[int, Any, Any]
 
 
@@ -91,8 +92,8 @@ class LogLike(Protocol):
     """What the machine needs of a log: :class:`~cowlog.EventLog`'s public interface."""
 
     def __len__(self) -> int: ...
-    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> Any: ...
-    def ingest_many(self, items: Iterable[Any]) -> int: ...
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int: ...
+    def ingest_many(self, items: Iterable[Any]) -> range: ...
     def snapshot(self) -> SnapshotLike: ...
     def replay(self, since: int = 0) -> Iterator[Any]: ...
     def shortlog(self) -> Iterator[Any]: ...
@@ -157,6 +158,19 @@ class _IntSubclass(int):
     """An int subclass: accepted as a timestamp and stored as a plain int."""
 
 
+class _IndexLike:
+    """Not an int, but integer-like through ``__index__`` (as ``numpy.int64`` is): accepted."""
+
+    def __init__(self, value: int) -> None:
+        self._value = value
+
+    def __index__(self) -> int:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"_IndexLike({self._value})"
+
+
 class _RaisingHash:
     """A key whose ``__hash__`` raises something other than TypeError."""
 
@@ -219,6 +233,7 @@ _timestamps = st.one_of(
     _small_timestamps,
     st.integers(-(2**70), 2**70),
     st.builds(_IntSubclass, _small_timestamps),
+    st.builds(_IndexLike, _small_timestamps),
     st.none(),
 )
 
@@ -689,14 +704,17 @@ def log_state_machine(
         @rule(key=_keys, value=_values, timestamp=_timestamps, by_keyword=st.booleans())
         def ingest(self, key: Any, value: Any, timestamp: int | None, by_keyword: bool) -> None:
             if timestamp is None and by_keyword:
-                event = self.log.ingest(key, value)
+                offset = self.log.ingest(key, value)
             else:
-                event = self.log.ingest(key, value, timestamp)
-            expected_ts = event[0] if timestamp is None else int(timestamp)
+                offset = self.log.ingest(key, value, timestamp)
+            if type(offset) is not int or offset != len(self.model):
+                _fail(f"ingest returned {offset!r}, expected the offset {len(self.model)}")
+            stored = self.log.snapshot()[offset]
+            expected_ts = stored[0] if timestamp is None else operator.index(timestamp)
             if timestamp is None and type(expected_ts) is not int:
                 _fail(f"ingest with timestamp=None stored {expected_ts!r}, not an int")
             self.model.append((expected_ts, key, value))
-            _assert_event(event, self.model[-1], "the event ingest returned")
+            _assert_event(stored, self.model[-1], "the record at the offset ingest returned")
 
         @precondition(lambda self: len(self.model) < max_events)
         @rule(
@@ -705,13 +723,16 @@ def log_state_machine(
         )
         def ingest_many(self, items: list[tuple[Any, Any, int | None]], one_shot: bool) -> None:
             before = len(self.model)
-            count = self.log.ingest_many(iter(items) if one_shot else items)
-            if count != len(items):
-                _fail(f"ingest_many of {len(items)} items returned {count}")
+            offsets = self.log.ingest_many(iter(items) if one_shot else items)
+            if offsets != range(before, before + len(items)):
+                _fail(
+                    f"ingest_many of {len(items)} items returned {offsets!r}, "
+                    f"expected {range(before, before + len(items))!r}"
+                )
             added = list(self.log.replay(before))
             for i, (key, value, timestamp) in enumerate(items):
                 stamp = added[i][0] if timestamp is None and i < len(added) else timestamp
-                self.model.append((int(stamp) if stamp is not None else -1, key, value))
+                self.model.append((operator.index(stamp) if stamp is not None else -1, key, value))
             _assert_events(added, self.model[before:], f"the {len(items)} events of a batch")
 
         @precondition(lambda self: len(self.model) < max_events)

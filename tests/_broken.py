@@ -12,6 +12,7 @@ cannot pass for a suite that catches bugs.
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,9 +24,9 @@ Record = tuple[int, Any, Any]
 def _timestamp(timestamp: object) -> int | None:
     if timestamp is None:
         return None
-    if isinstance(timestamp, bool) or not isinstance(timestamp, int):
+    if isinstance(timestamp, bool) or not hasattr(type(timestamp), "__index__"):
         raise TypeError(f"timestamp must be an int, got {type(timestamp).__name__}")
-    return int(timestamp)
+    return operator.index(timestamp)
 
 
 def _since(since: object) -> int:
@@ -116,7 +117,7 @@ class ListLog:
             self._fold(index, offset, record)
         return index
 
-    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> Record:
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
         stamp = _timestamp(timestamp)
         _hashable(key)
         with self._lock:
@@ -124,7 +125,7 @@ class ListLog:
             record = (self._clock() if stamp is None else stamp, key, value)
             index = self._append(size, [record])
             self._publish(size + 1, index)  # publish last
-        return record
+        return size
 
     def _validate(self, items: Iterable[Any]) -> list[tuple[Any, Any, int | None]]:
         batch = []
@@ -142,7 +143,7 @@ class ListLog:
             batch.append((key, value, stamp))
         return batch
 
-    def ingest_many(self, items: Iterable[Any]) -> int:
+    def ingest_many(self, items: Iterable[Any]) -> range:
         batch = self._validate(items)
         with self._lock:
             size = self._load()[0]
@@ -150,7 +151,7 @@ class ListLog:
             records = [(now if t is None else t, k, v) for k, v, t in batch]
             index = self._append(size, records)
             self._publish(size + len(records), index)
-        return len(batch)
+        return range(size, size + len(records))
 
     def snapshot(self) -> ListSnapshot:
         size, index = self._load()
@@ -223,24 +224,23 @@ class TornPublication(ListLog):
 class UnlockedWriter(ListLog):
     """Writers without the lock: two can append at the same offset and publish the same size."""
 
-    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> Record:
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
         stamp = _timestamp(timestamp)
         _hashable(key)
         size = self._load()[0]
         record = (self._clock() if stamp is None else stamp, key, value)
         index = self._append(size, [record])
         self._publish(size + 1, index)
-        return record
+        return size
 
 
 class BatchVisibleInPart(ListLog):
     """ingest_many checks every item first, then publishes them one by one."""
 
-    def ingest_many(self, items: Iterable[Any]) -> int:
+    def ingest_many(self, items: Iterable[Any]) -> range:
         batch = self._validate(items)
-        for key, value, timestamp in batch:
-            self.ingest(key, value, timestamp)
-        return len(batch)
+        offsets = [self.ingest(key, value, timestamp) for key, value, timestamp in batch]
+        return range(offsets[0], offsets[-1] + 1) if offsets else range(len(self), len(self))
 
 
 class RejectedBatchLeavesPartialWrite(ListLog):
@@ -306,7 +306,7 @@ class NegativeIndexWrong(ListLog):
 class AcceptsBoolTimestamp(ListLog):
     """A bool passes as a timestamp (``isinstance(True, int)``)."""
 
-    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> Record:
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
         if isinstance(timestamp, bool):
             timestamp = int(timestamp)
         return super().ingest(key, value, timestamp)
@@ -315,7 +315,7 @@ class AcceptsBoolTimestamp(ListLog):
 class AcceptsFloatTimestamp(ListLog):
     """A float timestamp is accepted (truncated to an int)."""
 
-    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> Record:
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
         if isinstance(timestamp, float) and timestamp.is_integer():
             timestamp = int(timestamp)
         return super().ingest(key, value, timestamp)
@@ -346,15 +346,15 @@ class LenCountsCalls(ListLog):
     def __len__(self) -> int:
         return self._calls
 
-    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> Record:
-        record = super().ingest(key, value, timestamp)
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
+        offset = super().ingest(key, value, timestamp)
         self._calls += 1
-        return record
+        return offset
 
-    def ingest_many(self, items: Iterable[Any]) -> int:
-        count = super().ingest_many(items)
-        self._calls += 1 if count else 0
-        return count
+    def ingest_many(self, items: Iterable[Any]) -> range:
+        offsets = super().ingest_many(items)
+        self._calls += 1 if offsets else 0
+        return offsets
 
 
 class LateBindingReplay(ListLog):
@@ -372,19 +372,18 @@ class LateBindingReplay(ListLog):
 class StoresIntSubclass(ListLog):
     """An int-subclass timestamp is stored as given instead of as a plain int."""
 
-    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> Record:
-        record = super().ingest(key, value, timestamp)
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
+        offset = super().ingest(key, value, timestamp)
         if type(timestamp) is not int and timestamp is not None:
             with self._lock:
-                record = (timestamp, key, value)
-                self._events[self._state[0] - 1] = record
-        return record
+                self._events[offset] = (timestamp, key, value)
+        return offset
 
 
 class LockHeldAfterError(ListLog):
     """acquire()/release() without try/finally: an exception inside keeps the lock held."""
 
-    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> Record:
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
         stamp = _timestamp(timestamp)
         self._lock.acquire()
         size = self._state[0]
@@ -392,13 +391,13 @@ class LockHeldAfterError(ListLog):
         index = self._append(size, [record])  # a key whose __eq__ raises escapes here
         self._state = (size + 1, index)
         self._lock.release()
-        return record
+        return size
 
 
 class PublishesBeforeWriting(ListLog):
     """Publishes the new version, then writes the record: an interrupt in between leaves a hole."""
 
-    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> Record:
+    def ingest(self, key: Any, value: Any, timestamp: Any = None) -> int:
         stamp = _timestamp(timestamp)
         _hashable(key)
         with self._lock:
@@ -411,7 +410,7 @@ class PublishesBeforeWriting(ListLog):
                 index[key] = size
             self._publish(size + 1, index)
             self._write(record)
-        return record
+        return size
 
     def _write(self, record: Record) -> None:
         self._events.append(record)

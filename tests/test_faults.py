@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dis
 import gc
+import operator
 import os
 import sys
 import threading
@@ -116,13 +117,15 @@ def test_any_object_is_ingested_as_specified_or_refused_without_change(
     model: list[Triple] = []
     for key, value, timestamp in calls:
         try:
-            event = log.ingest(key, value, timestamp)
+            offset = log.ingest(key, value, timestamp)
         except (TypeError, ValueError):
             assert _replay(log) == model
             continue
-        assert timestamp is None or (isinstance(timestamp, int) and type(timestamp) is not bool)
-        model.append((7 if timestamp is None else int(timestamp), key, value))
-        assert tuple(event) == model[-1] and event.value is value
+        integer_like = hasattr(type(timestamp), "__index__") and type(timestamp) is not bool
+        assert timestamp is None or integer_like
+        model.append((7 if timestamp is None else operator.index(timestamp), key, value))
+        record = log.snapshot()[offset]
+        assert offset == len(model) - 1 and record == model[-1] and record[2] is value
     assert _replay(log) == model and len(log) == len(model)
     try:
         log.ingest_many(calls)

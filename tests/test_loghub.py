@@ -73,7 +73,7 @@ def test_real_log_from_four_threads_matches_model_of_arrival_order(path: Path) -
     for thread in threads:
         thread.join()
     arrived = list(log.replay())
-    position = {id(event.value): offset for offset, event in enumerate(arrived)}
+    position = {id(value): offset for offset, (_, _, value) in enumerate(arrived)}
     assert len(arrived) == len(position) == len(events)  # nothing lost, nothing duplicated
     for i in range(4):  # each writer's events in its own order
         mine = [position[id(value)] for _, _, value in events[i::4]]

@@ -57,18 +57,19 @@ class FloorLog:
     def __len__(self) -> int:
         return len(self._records)
 
-    def ingest(self, key: Hashable, value: Any, timestamp: int | None = None) -> Record:
-        """Append one event; return the stored record. O(1)."""
+    def ingest(self, key: Hashable, value: Any, timestamp: int | None = None) -> int:
+        """Append one event; return its offset. O(1)."""
         if timestamp is None:
             timestamp = time.time_ns()
         record = (timestamp, key, value)
         with self._lock:
             records = self._records
-            offset = self._latest.get(key)
-            if offset is None or timestamp >= records[offset][0]:
-                self._latest[key] = len(records)
+            offset = len(records)
+            survivor = self._latest.get(key)
+            if survivor is None or timestamp >= records[survivor][0]:
+                self._latest[key] = offset
             records.append(record)
-        return record
+        return offset
 
     def ingest_many(self, items: Iterable[tuple[Hashable, Any, int]]) -> int:
         """Append a batch under one lock acquisition; return its count. O(m)."""

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from .._checks import Event
+from .._checks import Record
 from .._log import EventLog
 from .sources import FORMATS, Fields, Loaded, Raw, Source, SourceError, open_source
 
@@ -286,7 +286,7 @@ def _run_replay(args: argparse.Namespace) -> int:
 
 
 def _print_events(
-    loaded: _Input, events: Iterable[Event[Any, Raw]], output: str, start: int | None
+    loaded: _Input, events: Iterable[Record[Any, Raw]], output: str, start: int | None
 ) -> None:
     """Print *events* as JSON lines or as tables of _TABLE_ROWS rows. O(1) memory per batch."""
     source = loaded.source
@@ -296,7 +296,7 @@ def _print_events(
         to_json = source.to_json
         iterator = iter(events)
         while batch := list(islice(iterator, 1024)):
-            out.write("".join([to_json(event.value) + "\n" for event in batch]))
+            out.write("".join([to_json(event[2]) + "\n" for event in batch]))
         out.flush()
         return
     _print_tables(loaded, events, start)
@@ -311,7 +311,7 @@ def _utf8_stdout() -> None:
             reconfigure(encoding="utf-8")
 
 
-def _print_tables(loaded: _Input, events: Iterable[Event[Any, Raw]], start: int | None) -> None:
+def _print_tables(loaded: _Input, events: Iterable[Record[Any, Raw]], start: int | None) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -320,7 +320,7 @@ def _print_tables(loaded: _Input, events: Iterable[Event[Any, Raw]], start: int 
     console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
     snap = loaded.log.snapshot()
     source = loaded.source
-    key_width = max([len(str(event.key)) for event in snap.shortlog()] + [4])
+    key_width = max([len(str(event[1])) for event in snap.shortlog()] + [4])
     last = snap[-1] if len(snap) else None
     offset_width = max(len(str(len(snap) - 1)), 6)
     line_width = max(len(str(loaded.loaded.line_of(len(snap) - 1))) if last else 1, 4)
@@ -346,12 +346,12 @@ def _print_tables(loaded: _Input, events: Iterable[Event[Any, Raw]], start: int 
             offsets = range(next_offset, next_offset + len(batch))
             next_offset += len(batch)
         for offset, event in zip(offsets, batch, strict=True):
-            line, raw = loaded.loaded.line_of(offset), event.value
+            line, raw = loaded.loaded.line_of(offset), event[2]
             grid.add_row(  # Text, not str: a log's "[preauth]" is not rich markup
                 Text(str(offset)),
                 Text(str(line)),
-                Text(str(event.timestamp)),
-                Text(str(event.key)),
+                Text(str(event[0])),
+                Text(str(event[1])),
                 Text(_summary(source.to_object(raw), loaded.fields)),
             )
         console.print(grid)
@@ -360,7 +360,7 @@ def _print_tables(loaded: _Input, events: Iterable[Event[Any, Raw]], start: int 
         console.print(table(True))
 
 
-def _offsets_of(snap: Any, events: Sequence[Event[Any, Raw]], scan: Iterator[Any]) -> list[int]:
+def _offsets_of(snap: Any, events: Sequence[Record[Any, Raw]], scan: Iterator[Any]) -> list[int]:
     """Return the offsets of *events*, which are in log order, by scanning on from *scan*.
 
     *scan* is ``enumerate(snap.replay())``, shared between calls: O(n) in all. Only the table
@@ -369,7 +369,7 @@ def _offsets_of(snap: Any, events: Sequence[Event[Any, Raw]], scan: Iterator[Any
     offsets = []
     for event in events:
         for offset, candidate in scan:
-            if candidate.value is event.value:
+            if candidate[2] is event[2]:
                 offsets.append(offset)
                 break
     return offsets
@@ -523,11 +523,11 @@ def _reader(log: EventLog[Any, Any], stop: threading.Event, stats: _DemoStats) -
             stats.problems.append(f"a snapshot of {size} events after one of {previous}")
         if len(recent) != min(50, size) or (recent and recent[-1] != snap[size - 1]):
             stats.problems.append(f"the last 50 events of a snapshot of {size} disagree")
-        if len({event.key for event in shortlog}) != len(shortlog):
+        if len({event[1] for event in shortlog}) != len(shortlog):
             stats.problems.append("a shortlog with two events of one type")
         for event in shortlog[:3]:  # the shortlog agrees with latest() on the same snapshot
-            if snap.latest(event.key) != event:
-                stats.problems.append(f"latest({event.key!r}) disagrees with the shortlog")
+            if snap.latest(event[1]) != event:
+                stats.problems.append(f"latest({event[1]!r}) disagrees with the shortlog")
         del stats.problems[10:]  # a broken log would say so thousands of times: keep the first
         previous = size
         stats.reads += 1
@@ -582,8 +582,8 @@ def _run_demo(args: argparse.Namespace) -> int:
             with _collector_parked():
                 source.load(scratch.ingest_many, fields)
             records = list(scratch.replay())
-            events = [(event.key, source.to_object(event.value)) for event in records]
-            times = [event.timestamp for event in records]
+            events = [(event[1], source.to_object(event[2])) for event in records]
+            times = [event[0] for event in records]
         if not events:
             raise _Usage(f"cowlog: {args.file} holds no records")
         origin = f"{args.file}, {len(events):,} records, replayed in laps"
@@ -655,9 +655,9 @@ def _check_shortlog(snap: Any) -> list[str]:
     """Compare the snapshot's shortlog with the rule applied to its replay (an O(n) model)."""
     survivor: dict[Any, tuple[int, int]] = {}
     for offset, event in enumerate(snap.replay()):
-        best = survivor.get(event.key)
-        if best is None or event.timestamp >= best[0]:
-            survivor[event.key] = (event.timestamp, offset)
+        best = survivor.get(event[1])
+        if best is None or event[0] >= best[0]:
+            survivor[event[1]] = (event[0], offset)
     expected = [snap[offset] for offset in sorted(offset for _, offset in survivor.values())]
     if list(snap.shortlog()) != expected:
         return ["the final shortlog differs from the model's"]
@@ -671,8 +671,8 @@ def _demo_results(
     from rich.text import Text
 
     events = list(snap.shortlog())
-    times = [_demo_time(event.timestamp, args) for event in events]
-    keys = [str(event.key) for event in events]
+    times = [_demo_time(event[0], args) for event in events]
+    keys = [str(event[1]) for event in events]
     fields = Fields(key=args.key, time=args.time)
     time_title = "time (UTC)" if args.file is None else "time"
     shortlog = Table(
@@ -684,7 +684,7 @@ def _demo_results(
     )
     shortlog.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
     for event, time_text, key in zip(events, times, keys, strict=True):
-        value = event.value
+        value = event[2]
         summary = _summary(value, fields) if isinstance(value, dict) else repr(value)
         shortlog.add_row(time_text, Text(key), Text(summary))
     out.print(shortlog)
