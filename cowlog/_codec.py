@@ -88,8 +88,10 @@ def _why(obj: Any, name: str, otherwise: str = "it decodes to a different value"
             seen.append(f"a tuple comes back as a list in {name}")
         elif isinstance(item, float) and item != item:
             seen.append("NaN never compares equal")
-        elif isinstance(item, int) and not isinstance(item, bool) and not (
-            _INT_MIN <= item <= _INT_MAX
+        elif (
+            isinstance(item, int)
+            and not isinstance(item, bool)
+            and not (_INT_MIN <= item <= _INT_MAX)
         ):
             seen.append("an int past 64 bits")
         elif isinstance(item, dict):
@@ -158,7 +160,7 @@ def _stdlib_decode(data: bytes) -> Any:
     return json.loads(data, parse_int=_parse_int)
 
 
-# -- msgpack -----------------------------------------------------------------------------------------
+# -- msgpack ---------------------------------------------------------------------------------------
 
 
 def _msgpack_codec() -> Codec:
@@ -173,7 +175,7 @@ def _msgpack_codec() -> Codec:
     return Codec("msgpack", encoder.encode, decoder.decode, library="msgspec")
 
 
-# -- pickle ------------------------------------------------------------------------------------------
+# -- pickle ----------------------------------------------------------------------------------------
 
 
 def _pickle_codec() -> Codec:
@@ -208,7 +210,9 @@ def get_codec(name: object) -> Codec:
             not installed.
     """
     if not isinstance(name, str):
-        raise TypeError(f"codec must be a str, one of {', '.join(CODECS)}; got {type(name).__name__}")
+        raise TypeError(
+            f"codec must be a str, one of {', '.join(CODECS)}; got {type(name).__name__}"
+        )
     maker = _MAKERS.get(name)
     if maker is None:
         raise ValueError(f"codec must be one of {', '.join(map(repr, CODECS))}; got {name!r}")

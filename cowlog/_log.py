@@ -22,17 +22,21 @@ through the ``_slow`` flag, so that the fast path pays one attribute check for a
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pyrsistent import pvector
 
 from ._checks import AnyRecord, Record, check_timestamp, raise_if_unhashable
 from ._snapshot import Snapshot
 from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
+
+if TYPE_CHECKING:
+    from .journal import JournaledLog
 
 __all__ = ["EventLog"]
 
@@ -104,6 +108,36 @@ class EventLog(Generic[K, V]):
         self._slow = False  # the fast path must not run: see _update_slow
         self._head: Version | None = None  # a written but unpublished version, if any (journal)
         self._owner = 0  # the thread running user code under the lock, else 0
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        fsync: str = "interval",
+        interval: float = 1.0,
+        codec: str = "json",
+        on_corruption: str = "raise",
+        clock: Callable[[], int] = _time_ns,
+    ) -> JournaledLog[Any, Any]:
+        """Open (or create) a durable log journaled to the file at *path*; see `cowlog.journal`.
+
+        Recovers every event in the file (offsets unchanged), then journals every accepted write.
+        *fsync*: ``"always"`` (a write returns once on stable storage), ``"interval"`` (fsync at
+        least every *interval* seconds) or ``"never"``. *codec*: ``"json"``, ``"msgpack"`` or
+        ``"pickle"``. *on_corruption*: ``"raise"`` or ``"truncate"`` (keep the good prefix).
+        The journal module is imported here, not by ``import cowlog``.
+        """
+        from .journal import JournaledLog
+
+        return JournaledLog(
+            path,
+            fsync=fsync,
+            interval=interval,
+            codec=codec,
+            on_corruption=on_corruption,
+            clock=clock,
+        )
 
     def __repr__(self) -> str:
         return f"<cowlog.EventLog: {len(self)} events>"

@@ -22,6 +22,7 @@ file it could not read (a foreign file, damage in the middle) unless told to.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import errno
 import gc
 import os
@@ -36,7 +37,6 @@ from typing import Any, TypeVar
 
 from ._codec import CODECS, Codec, get_codec
 from ._frames import (
-    FRAME_HEADER,
     MAGIC,
     JournalFormatError,
     Scan,
@@ -270,7 +270,7 @@ def _decode_items(
             head = b"\xdd" + len(payloads).to_bytes(4, "big")
             flat = list(chain.from_iterable(codec.decode(head + b"".join(payloads))))
         else:
-            flat = list(chain.from_iterable(map(codec.decode, payloads)))
+            flat = list(chain.from_iterable(codec.decode(bytes(p)) for p in payloads))
         lengths_ok = len(flat) % 3 == 0
     except Exception:
         lengths_ok = False
@@ -280,7 +280,9 @@ def _decode_items(
     return list(zip(it, it, it, strict=False))
 
 
-def _locate_bad_frame(codec: Codec, payloads: list[memoryview], starts: list[int], path: str) -> None:
+def _locate_bad_frame(
+    codec: Codec, payloads: list[memoryview], starts: list[int], path: str
+) -> None:
     for payload, start in zip(payloads, starts, strict=True):
         try:
             decoded = codec.decode(bytes(payload))
@@ -430,10 +432,8 @@ class _Journal:
 
     def close(self) -> None:
         for fd in (self.fd, self.lock_fd):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         _live.discard(self)
 
 
@@ -566,6 +566,10 @@ class JournaledLog(EventLog[K, V]):
         else:
             super()._commit(size, version)
 
+    def _update_slow(self) -> None:
+        """Keep every write on the general path, which calls `_commit`. Lock held."""
+        self._slow = True
+
     def _encode(self, version: Any, size: int) -> bytes:
         """Encode the records of *version* from offset *size* on as one payload, or TypeError."""
         codec = self._journal.codec  # type: ignore[union-attr]
@@ -617,10 +621,11 @@ class JournaledLog(EventLog[K, V]):
                 cv.notify_all()
             self._roll_back()
             raise
+        with self._lock:  # publish under the writer lock, as every other publication
+            if staged is not None and staged[0] > self._version[0]:
+                EventLog._commit(self, self._version[0], staged)
         with cv:
             self._syncing = False
-            if staged is not None and staged[0] > self._version[0]:
-                self._publish(staged)
             cv.notify_all()
 
     def _roll_back(self) -> None:
@@ -676,16 +681,15 @@ class JournaledLog(EventLog[K, V]):
                 raise _fresh(journal.refusal)
             with journal.fsync_lock:
                 journal.fsync()
-                if self._group:
-                    with self._sync_cv:
-                        staged = self._head
-                        if staged is not None and staged[0] > self._version[0]:
-                            self._publish(staged)
-                        self._sync_cv.notify_all()
+                staged = self._head
+                if staged is not None and staged[0] > self._version[0]:
+                    EventLog._commit(self, self._version[0], staged)  # the fsync covered it
                 snap = self.snapshot()
                 header = encode_header(journal.codec.name)
                 try:
-                    fd, size = _write_new_file(journal.path, header, _frames_of(snap, journal.codec))
+                    fd, size = _write_new_file(
+                        journal.path, header, _frames_of(snap, journal.codec)
+                    )
                 except OSError as exc:
                     raise JournalWriteError(
                         exc.errno,
@@ -854,7 +858,7 @@ def _records(version: Any, start: int) -> list[Any]:
 # -- the public functions --------------------------------------------------------------------------
 
 
-def open(  # noqa: A001 (the module's entry point, as in gzip.open)
+def open(
     path: str | os.PathLike[str],
     *,
     fsync: str = "interval",

@@ -1,4 +1,4 @@
-"""The journal: format, codecs, recovery, locking, fsync policies, I/O errors, compaction, dump/load.
+"""The journal: format, codecs, recovery, locks, fsync policies, I/O errors, compaction, dump/load.
 
 Real files, real fsync, real processes; nothing here mocks the file system. The crash tests (child
 processes killed with SIGKILL) live in test_crash.py.
@@ -54,7 +54,7 @@ def path(tmp_path: Path) -> Path:
     return tmp_path / "events.journal"
 
 
-# -- opening, writing, recovering -------------------------------------------------------------------
+# -- opening, writing, recovering ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -94,7 +94,13 @@ def test_a_batch_is_one_frame_and_a_single_ingest_one_frame(path: Path) -> None:
         log.ingest_many([])  # an empty batch writes nothing
         log.ingest("e", 5, 5)
     assert len(frames_of(path)) == 3
-    assert journal.read(path).items == [("a", 1, 1), ("b", 2, 2), ("c", 3, 3), ("d", 4, 4), ("e", 5, 5)]
+    assert journal.read(path).items == [
+        ("a", 1, 1),
+        ("b", 2, 2),
+        ("c", 3, 3),
+        ("d", 4, 4),
+        ("e", 5, 5),
+    ]
 
 
 def test_timestamps_from_the_clock_are_journaled(path: Path) -> None:
@@ -112,7 +118,7 @@ def test_the_header_names_magic_version_and_codec(path: Path) -> None:
     assert not journal.is_journal(path.parent / "missing")
 
 
-# -- codecs ---------------------------------------------------------------------------------------
+# -- codecs ----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -218,7 +224,7 @@ def test_a_journal_written_without_orjson_is_read_with_it(
         assert records(log) == [(1, "a", {"x": [1, 2.5, "é"]})]
 
 
-# -- torn tails and damage ------------------------------------------------------------------------
+# -- torn tails and damage -------------------------------------------------------------------------
 
 
 def _journal_with_frames(path: Path) -> tuple[bytes, list[int]]:
@@ -304,7 +310,7 @@ def test_an_intact_frame_that_does_not_decode_is_reported(path: Path) -> None:
         assert records(log) == [(1, "a", 1)]
 
 
-# -- bad input ------------------------------------------------------------------------------------
+# -- bad input -------------------------------------------------------------------------------------
 
 
 def test_bad_arguments_are_refused_and_nothing_is_created(path: Path) -> None:
@@ -329,7 +335,9 @@ def test_a_directory_is_refused(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("content", [b"hello, world\n", b'{"key": "a"}\n', b"\x89cow", b"\x89PNG\r\n"])
+@pytest.mark.parametrize(
+    "content", [b"hello, world\n", b'{"key": "a"}\n', b"\x89cow", b"\x89PNG\r\n"]
+)
 def test_a_file_that_is_not_a_journal_is_refused_untouched(path: Path, content: bytes) -> None:
     path.write_bytes(content)
     with pytest.raises(JournalFormatError):
@@ -361,7 +369,7 @@ def test_a_damaged_header_is_refused(path: Path) -> None:
         journal.open(path)
 
 
-# -- one writer per file --------------------------------------------------------------------------
+# -- one writer per file ---------------------------------------------------------------------------
 
 
 def test_a_second_open_in_this_process_is_refused(path: Path) -> None:
@@ -413,7 +421,7 @@ def test_a_forked_child_cannot_write_through_its_parents_journal(path: Path) -> 
     assert [item[0] for item in journal.read(path).items] == ["before", "after"]
 
 
-# -- policies, close, sync ------------------------------------------------------------------------
+# -- policies, close, sync -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -497,7 +505,7 @@ def test_always_publishes_only_what_an_fsync_covered(path: Path) -> None:
     assert counts[-1] == 4 * (60 + 6)
 
 
-# -- I/O errors -----------------------------------------------------------------------------------
+# -- I/O errors ------------------------------------------------------------------------------------
 
 _FSIZE_CHILD = """
 import os, resource, signal, sys
@@ -609,7 +617,7 @@ def test_a_failed_fsync_refuses_every_later_write_until_reopened(path: Path) -> 
         assert records(again) == [(1, "a", 1)]
 
 
-# -- compaction, dump, load -----------------------------------------------------------------------
+# -- compaction, dump, load ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -672,7 +680,7 @@ def test_load_refuses_a_damaged_dump(tmp_path: Path) -> None:
         journal.load(target)
 
 
-# -- many writers ---------------------------------------------------------------------------------
+# -- many writers ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("policy", POLICIES)
