@@ -23,6 +23,7 @@ __all__ = ["CODECS", "Codec", "PickleWarning", "check_round_trip", "get_codec"]
 CODECS = ("json", "msgpack", "pickle")
 
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 64) - 1  # what orjson and msgpack encode exactly
+_PLAIN: frozenset[type] = frozenset({str, int, bool, type(None)})
 
 
 class PickleWarning(UserWarning):
@@ -43,6 +44,9 @@ class Codec:
     exact: bool = True
     #: ``"orjson"``, ``"json"``, ``"msgspec"`` or ``"pickle"``: the library doing the work.
     library: str = ""
+    #: Types whose values this codec either refuses or brings back equal, so a record made only
+    #: of them needs no decoding to be checked (a journal's fast path).
+    plain: frozenset[type] = frozenset()
 
     def check_round_trip(self, obj: Any, what: str = "value") -> bytes:
         """Return ``encode(obj)``, or raise TypeError if *obj* would not come back equal.
@@ -125,7 +129,9 @@ def _json_codec() -> Codec:
         import orjson
     except ImportError:
         return Codec("json", _stdlib_encode, _stdlib_decode, library="json")
-    return Codec("json", orjson.dumps, orjson.loads, library="orjson")
+    # orjson refuses ints past 64 bits and lone surrogates, and brings back the rest of these
+    # equal (not floats: it writes NaN as null)
+    return Codec("json", orjson.dumps, orjson.loads, library="orjson", plain=_PLAIN)
 
 
 _encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -172,7 +178,8 @@ def _msgpack_codec() -> Codec:
         ) from None
     encoder = msgspec.msgpack.Encoder()
     decoder = msgspec.msgpack.Decoder()
-    return Codec("msgpack", encoder.encode, decoder.decode, library="msgspec")
+    plain = _PLAIN | {bytes}  # not float: msgpack keeps NaN, but NaN equals nothing
+    return Codec("msgpack", encoder.encode, decoder.decode, library="msgspec", plain=plain)
 
 
 # -- pickle ----------------------------------------------------------------------------------------

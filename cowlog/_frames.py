@@ -4,10 +4,11 @@ Layout (all integers little-endian; docs/design.md#the-journal-on-disk has the s
 
     header  magic b"\\x89cowlog\\n" | version u8 (1) | name length u8 | codec name (ASCII)
             | CRC-32 u32 of every header byte before it
-    frame   CRC-32 u32 of the next 4 + length bytes | length u32 | payload (length bytes)
+    frame   CRC-32 u32 of the payload | length u32 | payload (length bytes, never 0)
 
 A payload is one write (one `ingest`, or a whole `ingest_many` batch): the codec's encoding of a
 flat list ``[key0, value0, timestamp0, key1, value1, timestamp1, ...]``. CRC-32 is zlib's (IEEE).
+A damaged length is caught by the CRC too: it makes the reader check the wrong bytes.
 
 Nothing here writes a journal file: this module only builds bytes and reads them, so the CLI can
 use it on a journal another process is writing.
@@ -37,8 +38,7 @@ FRAME_HEADER = 8  # CRC-32 + length
 _U32 = struct.Struct("<I")
 _FRAME = struct.Struct("<II")
 _crc32 = zlib.crc32
-_pack_length = _U32.pack
-_pack_crc = _U32.pack
+_pack_frame = _FRAME.pack
 
 
 class JournalFormatError(ValueError):
@@ -89,21 +89,21 @@ def parse_header(data: bytes, path: str) -> tuple[str, int]:
 
 def encode_frame(payload: bytes) -> bytes:
     """Return the frame holding *payload*: CRC-32, length, payload."""
-    body = _pack_length(len(payload)) + payload
-    return _pack_crc(_crc32(body)) + body
+    return _pack_frame(_crc32(payload), len(payload)) + payload
 
 
 @dataclass
 class Scan:
     """What reading a journal's frames found.
 
-    ``payloads[i]`` is the payload of frame i and ``starts[i]`` its offset in the file; ``end`` is
+    ``payloads[i]`` is the payload of frame i (bytes) and ``starts[i]`` its offset in the file
+    (filled only on request: see `scan`); ``end`` is
     where the last whole, intact frame ends. If ``end`` is not the file's size, ``damaged`` is
     True, and ``next_frame`` is the offset of the first intact frame found after the damage
     (damage in the middle) or None (a torn tail: the file ends in a cut frame or garbage).
     """
 
-    payloads: list[memoryview] = field(default_factory=list)
+    payloads: list[bytes] = field(default_factory=list)
     starts: list[int] = field(default_factory=list)
     end: int = 0
     size: int = 0
@@ -114,31 +114,34 @@ class Scan:
         return self.end != self.size
 
 
-def scan(data: bytes | memoryview, start: int, *, look_past_damage: bool = True) -> Scan:
+def scan(data: bytes, start: int, *, starts: bool = False, look_past_damage: bool = True) -> Scan:
     """Read every intact frame of *data* from offset *start*, stopping at the first bad one.
 
-    O(n) in the file's size; each payload is a zero-copy memoryview of *data*. With
+    O(n) in the file's size. With *starts*, also record where each frame starts. With
     *look_past_damage*, also search past a bad frame for an intact one (see `find_frame`).
     """
-    view = memoryview(data)
-    size = len(view)
+    size = len(data)
     result = Scan(size=size)
-    payloads, starts = result.payloads, result.starts
+    payloads = result.payloads
+    append = payloads.append
     unpack = _FRAME.unpack_from
     crc32 = _crc32
     pos = start
     last = size - FRAME_HEADER
-    while pos <= last:
-        crc, length = unpack(view, pos)
+    offsets = result.starts
+    while pos <= last:  # the recovery's hot loop: one unpack, one slice, one CRC per frame
+        crc, length = unpack(data, pos)
         end = pos + FRAME_HEADER + length
-        if end > size or not length or crc32(view[pos + 4 : end]) != crc:
+        payload = data[pos + FRAME_HEADER : end]
+        if crc32(payload) != crc or end > size or not length:
             break
-        starts.append(pos)
-        payloads.append(view[pos + FRAME_HEADER : end])
+        append(payload)
+        if starts:
+            offsets.append(pos)
         pos = end
     result.end = pos
     if pos != size and look_past_damage:
-        result.next_frame = find_frame(view, pos + 1)
+        result.next_frame = find_frame(data, pos + 1)
     return result
 
 
@@ -158,6 +161,6 @@ def find_frame(data: bytes | memoryview, start: int) -> int | None:
     for pos in range(start, size - FRAME_HEADER + 1):
         crc, length = unpack(view, pos)
         end = pos + FRAME_HEADER + length
-        if length and end <= size and crc32(view[pos + 4 : end]) == crc:
+        if length and end <= size and crc32(view[pos + FRAME_HEADER : end]) == crc:
             return pos
     return None

@@ -30,6 +30,7 @@ import stat
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -37,6 +38,7 @@ from typing import Any, TypeVar
 
 from ._codec import CODECS, Codec, get_codec
 from ._frames import (
+    _FRAME,
     MAGIC,
     JournalFormatError,
     Scan,
@@ -46,6 +48,7 @@ from ._frames import (
     scan,
 )
 from ._log import EventLog
+from ._state import record_at
 
 __all__ = [
     "FSYNC_POLICIES",
@@ -70,6 +73,9 @@ V = TypeVar("V")
 FSYNC_POLICIES = ("always", "interval", "never")
 ON_CORRUPTION = ("raise", "truncate")
 _BATCH = 1024  # records per frame in compact() and dump()
+_pack_frame = _FRAME.pack
+_crc32 = zlib.crc32
+_os_write = os.write
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -253,39 +259,40 @@ def is_journal(path: str | os.PathLike[str]) -> bool:
 
 
 def _decode_items(
-    codec: Codec, payloads: list[memoryview], starts: list[int], path: str
+    codec: Codec, payloads: list[bytes], data: bytes, start: int, path: str
 ) -> list[tuple[Any, Any, Any]]:
-    """Decode every payload into ``(key, value, timestamp)`` items, in order. C-speed joins.
+    """Decode every payload into ``(key, value, timestamp)`` items, in order, at C speed.
+
+    JSON payloads are joined into one array and parsed once (msgpack: one array header before
+    them all); the records are then regrouped by a C-level ``zip``. *data* and *start* (the file
+    and its header's length) serve only to name a bad frame's offset.
 
     Raises:
         JournalCorruptError: a frame with an intact CRC does not decode into whole records.
     """
     if not payloads:
         return []
-    flat: list[Any]
     try:
-        if codec.name == "json":  # one parse of all payloads joined: no Python per frame
-            flat = list(chain.from_iterable(codec.decode(b"[" + b",".join(payloads) + b"]")))
-        elif codec.name == "msgpack":  # an array32 header before all the payloads, one parse
-            head = b"\xdd" + len(payloads).to_bytes(4, "big")
-            flat = list(chain.from_iterable(codec.decode(head + b"".join(payloads))))
+        if codec.name == "json":
+            lists = codec.decode(b"[" + b",".join(payloads) + b"]")
+        elif codec.name == "msgpack":
+            lists = codec.decode(b"\xdd" + len(payloads).to_bytes(4, "big") + b"".join(payloads))
         else:
-            flat = list(chain.from_iterable(codec.decode(bytes(p)) for p in payloads))
-        lengths_ok = len(flat) % 3 == 0
+            lists = list(map(codec.decode, payloads))
+        whole = not sum(map(len, lists)) % 3 and all(map(list.__instancecheck__, lists))
     except Exception:
-        lengths_ok = False
-    if not lengths_ok:
+        whole = False
+    if not whole:
+        starts = scan(data, start, starts=True, look_past_damage=False).starts
         _locate_bad_frame(codec, payloads, starts, path)
-    it = iter(flat)
-    return list(zip(it, it, it, strict=False))
+    fields = chain.from_iterable(lists)
+    return list(zip(fields, fields, fields, strict=False))
 
 
-def _locate_bad_frame(
-    codec: Codec, payloads: list[memoryview], starts: list[int], path: str
-) -> None:
-    for payload, start in zip(payloads, starts, strict=True):
+def _locate_bad_frame(codec: Codec, payloads: list[bytes], starts: list[int], path: str) -> None:
+    for payload, start in zip(payloads, starts, strict=False):
         try:
-            decoded = codec.decode(bytes(payload))
+            decoded = codec.decode(payload)
             good = isinstance(decoded, list) and len(decoded) % 3 == 0
         except Exception:
             good = False
@@ -296,7 +303,7 @@ def _locate_bad_frame(
                 f"{path}: the frame at offset {start} is intact but does not decode into "
                 f"records with the {codec.name!r} codec",
             )
-    raise JournalCorruptError(path, starts[0], f"{path}: the frames do not decode into records")
+    raise JournalCorruptError(path, start, f"{path}: the frames do not decode into records")
 
 
 # -- reading without writing -----------------------------------------------------------------------
@@ -332,7 +339,7 @@ def read(path: str | os.PathLike[str]) -> Reading:
     found = scan(data, start)
     if found.damaged and found.next_frame is not None:
         raise _mid_file(name, found)
-    items = _decode_items(codec, found.payloads, found.starts, name)
+    items = _decode_items(codec, found.payloads, data, start, name)
     return Reading(name, codec_name, items, found.end, found.size)
 
 
@@ -373,6 +380,8 @@ class _Journal:
         self.fd = fd
         self.lock_fd = lock_fd
         self.codec = codec
+        self.dumps = codec.encode
+        self.plain = codec.plain
         self.policy = fsync
         self.pid = os.getpid()
         self.written = os.fstat(fd).st_size  # bytes handed to the OS
@@ -389,10 +398,13 @@ class _Journal:
 
     def append(self, frame: bytes) -> None:
         """Write one frame at the end. Writer lock held. On failure, cut it back off and raise."""
+        self.append_rest(frame, 0)
+
+    def append_rest(self, frame: bytes, done: int) -> None:
+        """Write *frame* from byte *done* on; on failure, cut the whole frame off and raise."""
         try:
-            done = os.write(self.fd, frame)
-            if done != len(frame):  # a short write: the disk is full, or RLIMIT_FSIZE
-                _write_all(self.fd, memoryview(frame)[done:])
+            # a short write means the disk is full, or RLIMIT_FSIZE: the next one says which
+            _write_all(self.fd, memoryview(frame)[done:])
         except OSError as exc:
             self._cut_back()
             raise JournalWriteError(
@@ -556,15 +568,35 @@ class JournaledLog(EventLog[K, V]):
         """Journal the records past *size* in *version*, then publish (or stage). Lock held."""
         journal = self._journal
         if journal is None or version[0] == size:  # recovering, or an empty batch: no frame
-            super()._commit(size, version)
+            EventLog._commit(self, size, version)
             return
         if journal.refusal is not None:
             raise _fresh(journal.refusal)
-        journal.append(encode_frame(self._encode(version, size)))
+        if version[0] == size + 1:  # one event: the newest record, the tail's last
+            timestamp, key, value = version[2][-1]
+            plain = journal.plain  # types the codec either brings back equal or refuses
+            if type(key) in plain and type(value) in plain:
+                try:
+                    payload = journal.dumps([key, value, timestamp])
+                except Exception:
+                    payload = self._encode(version, size)  # raises the clear TypeError
+            else:
+                payload = self._encode(version, size)
+        else:
+            payload = self._encode(version, size)
+        frame = _pack_frame(_crc32(payload), len(payload)) + payload
+        try:
+            written = _os_write(journal.fd, frame)
+        except OSError:
+            written = 0
+        if written == len(frame):
+            journal.written += written
+        else:  # a short write or an error: finish it or cut it off, and raise
+            journal.append_rest(frame, written)
         if self._group:
             self._head = version  # staged: published once an fsync covers it
         else:
-            super()._commit(size, version)
+            EventLog._commit(self, size, version)
 
     def _update_slow(self) -> None:
         """Keep every write on the general path, which calls `_commit`. Lock held."""
@@ -817,14 +849,14 @@ def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recove
         if found.damaged and found.next_frame is not None and on_corruption == "raise":
             raise _mid_file(path, found)
         try:
-            items = _decode_items(codec, found.payloads, found.starts, path)
+            items = _decode_items(codec, found.payloads, data, start, path)
         except JournalCorruptError as exc:
             if on_corruption == "raise":
                 raise
-            keep = found.starts.index(exc.offset)
-            del found.payloads[keep:], found.starts[keep:]
+            keep = scan(data, start, starts=True, look_past_damage=False).starts.index(exc.offset)
+            del found.payloads[keep:]
             found.end, found.next_frame = exc.offset, exc.offset
-            items = _decode_items(codec, found.payloads, found.starts, path)
+            items = _decode_items(codec, found.payloads, data, start, path)
         recovery = Recovery(path, False, len(items), len(found.payloads), found.end)
         if found.damaged:
             saved = _save_beside(path, found.end, memoryview(data)[found.end :])
@@ -849,7 +881,6 @@ def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recove
 
 def _records(version: Any, start: int) -> list[Any]:
     """The records of *version* from offset *start* to its end (past the published size)."""
-    from ._state import record_at
 
     size, chunks, tail = version
     return [record_at(chunks, tail, offset) for offset in range(start, size)]

@@ -46,7 +46,7 @@ def frames_of(path: Path) -> list[int]:
     """The start offset of every intact frame in the journal at *path*."""
     data = path.read_bytes()
     header = encode_header(journal.read(path).codec)
-    return scan(data, len(header)).starts
+    return scan(data, len(header), starts=True).starts
 
 
 @pytest.fixture
@@ -495,7 +495,7 @@ def test_always_publishes_only_what_an_fsync_covered(path: Path) -> None:
     header = len(encode_header("json"))
     ends = [header]  # ends[i]: where the frames holding counts[i] events end
     counts = [0]
-    found = scan(data, header)
+    found = scan(data, header, starts=True)
     for start, payload in zip(found.starts, found.payloads, strict=True):
         counts.append(counts[-1] + len(codec.decode(bytes(payload))) // 3)
         ends.append(start + FRAME_HEADER + len(payload))
