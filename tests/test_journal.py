@@ -7,6 +7,7 @@ processes killed with SIGKILL) live in test_crash.py.
 from __future__ import annotations
 
 import errno
+import json
 import math
 import os
 import random
@@ -707,3 +708,47 @@ def test_concurrent_writers_journal_the_log_in_its_order(path: Path, policy: str
     with journal.open(path) as again:
         assert records(again) == expected
         again._check()
+
+
+# -- the command line reads journals ---------------------------------------------------------------
+
+
+def test_the_cli_reads_a_journal_its_owner_is_writing_without_touching_it(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cowlog.cli.main import main
+
+    log = journal.open(path, fsync="never")  # the owner holds the lock throughout
+    log.ingest("disk", {"free": 0}, 10)
+    log.ingest_many([("cpu", 0.5, 11), ("disk", {"free": 9}, 12)])
+    state = log._journal
+    assert state is not None
+    os.write(state.fd, b"\x07\x00\x00")  # a frame half written, as the owner may be doing now
+    before = path.read_bytes()
+    assert main(["replay", "--since", "1", "--format", "jsonl", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {"offset": 1, "timestamp": 11, "key": "cpu", "value": 0.5},
+        {"offset": 2, "timestamp": 12, "key": "disk", "value": {"free": 9}},
+    ]
+    assert main(["shortlog", "--format", "jsonl", str(path)]) == 0
+    keys = [json.loads(line)["offset"] for line in capsys.readouterr().out.splitlines()]
+    assert keys == [1, 2]
+    assert main(["shortlog", "--format", "table", str(path)]) == 0
+    assert "3 events in journal" in capsys.readouterr().err
+    assert path.read_bytes() == before  # never truncated, never repaired
+    log.close()
+
+
+def test_the_cli_reports_a_damaged_journal_and_changes_nothing(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cowlog.cli.main import main
+
+    data, starts = _journal_with_frames(path)
+    damaged = bytearray(data)
+    damaged[starts[1] + FRAME_HEADER] ^= 1
+    path.write_bytes(bytes(damaged))
+    assert main(["replay", str(path)]) == 2
+    assert f"damaged at offset {starts[1]}" in capsys.readouterr().err
+    assert path.read_bytes() == bytes(damaged)

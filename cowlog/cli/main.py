@@ -29,6 +29,7 @@ from typing import Any
 
 from .._checks import Record
 from .._log import EventLog
+from . import read_journal
 from .sources import FORMATS, Fields, Loaded, Raw, Source, SourceError, open_source
 
 __all__ = ["main"]
@@ -750,6 +751,8 @@ def main(argv: list[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     frozen = gc.get_freeze_count()
     try:
+        if args.command in ("shortlog", "replay") and read_journal.is_journal(args.file):
+            return read_journal.run(args)  # a journal: read-only, never repaired
         return run(args)
     except (SourceError, _Usage) as exc:
         _flush_quietly()

@@ -1,0 +1,86 @@
+"""``cowlog replay FILE`` and ``cowlog shortlog FILE`` when FILE is a journal (it has the magic).
+
+Read-only: the file is opened for reading, without the journal's lock, and never truncated or
+repaired, so it is safe while the service that owns it writes: a frame being written (a torn
+tail) is simply not shown. Damage in the middle is reported (exit status 2) and changes nothing.
+Each event prints as one JSON object ``{"offset", "timestamp", "key", "value"}`` (jsonl) or as a
+row of a plain table; the ``--key``/``--time`` options do not apply (a journal's events have
+them already).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from .._log import EventLog
+from .sources import SourceError
+
+__all__ = ["is_journal", "run"]
+
+
+def is_journal(path: object) -> bool:
+    """True if *path* names a file that starts with a journal's magic (stdin never does)."""
+    if not isinstance(path, str) or path == "-":
+        return False
+    from ..journal import is_journal as starts_with_magic
+
+    return starts_with_magic(path)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the journal's shortlog or replay; raise SourceError for a bad journal."""
+    from ..journal import JournalFormatError, read
+
+    try:
+        reading = read(args.file)
+    except (JournalFormatError, ValueError, OSError) as exc:
+        raise SourceError(args.file, None, str(exc).removeprefix(f"{args.file}: ")) from None
+    log: EventLog[Any, Any] = EventLog()
+    log.ingest_many(reading.items)
+    snap = log.snapshot()
+    if args.command == "shortlog":
+        survivors = list(snap.shortlog())
+        offsets = _offsets(snap, survivors)
+        rows: Iterable[tuple[int, Any]] = zip(offsets, survivors, strict=True)
+    else:
+        rows = enumerate(snap.replay(args.since), start=min(args.since, len(snap)))
+    table = (args.format or ("table" if sys.stdout.isatty() else "jsonl")) == "table"
+    out = sys.stdout
+    if table:
+        out.write(f"{'offset':>8}  {'timestamp':>20}  {'key':<20}  value\n")
+    for offset, (timestamp, key, value) in rows:
+        if table:
+            out.write(f"{offset:>8}  {timestamp:>20}  {_text(key):<20}  {_text(value)}\n")
+        else:
+            event = {"offset": offset, "timestamp": timestamp, "key": key, "value": value}
+            out.write(json.dumps(event, ensure_ascii=False, default=repr) + "\n")
+    out.flush()
+    if table:
+        torn = reading.size - reading.end
+        note = f", {torn:,} bytes of a frame being written not shown" if torn else ""
+        print(
+            f"{len(snap):,} events in journal {args.file} ({reading.codec}){note}", file=sys.stderr
+        )
+    return 0
+
+
+def _offsets(snap: Any, survivors: list[Any]) -> list[int]:
+    """The offsets of the shortlog's records, which are in log order: one pass over the replay."""
+    wanted = iter(survivors)
+    target = next(wanted, None)
+    offsets = []
+    for offset, record in enumerate(snap.replay()):
+        if record is target:
+            offsets.append(offset)
+            target = next(wanted, None)
+            if target is None:
+                break
+    return offsets
+
+
+def _text(item: Any) -> str:
+    return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, default=repr)
