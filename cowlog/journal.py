@@ -34,6 +34,7 @@ import zlib
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from ._codec import CODECS, Codec, get_codec
@@ -48,7 +49,7 @@ from ._frames import (
     scan,
 )
 from ._log import EventLog
-from ._state import record_at
+from ._state import CHUNK_BITS
 
 __all__ = [
     "FSYNC_POLICIES",
@@ -76,6 +77,7 @@ _BATCH = 1024  # records per frame in compact() and dump()
 _pack_frame = _FRAME.pack
 _crc32 = zlib.crc32
 _os_write = os.write
+_key_value_time = itemgetter(1, 2, 0)  # a record (timestamp, key, value) in a payload's order
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -470,11 +472,22 @@ def _lock(path: str) -> int:
 
 
 class JournaledLog(EventLog[K, V]):
-    """An `EventLog` whose accepted writes are journaled to a file; see `open`.
+    """An `EventLog` whose accepted writes are journaled to a file; made by `EventLog.open`.
 
     Everything an `EventLog` does, plus `sync`, `compact`, `close`, the context manager, and
     `recovery`: what opening found. Reads are exactly an `EventLog`'s: lock-free.
+
+    Writes also raise `JournalWriteError` (the write or its fsync failed: the event is not in the
+    log), ``TypeError`` naming the codec (a key or value it would not bring back equal: nothing
+    written, nothing ingested), ``ValueError`` once closed, and ``RuntimeError`` in a forked child
+    of the process that opened the journal. With ``fsync="always"``, `ingest` and `ingest_many`
+    return, and readers see their events, only once an fsync covered their frame.
     """
+
+    def __new__(cls, path: Any = None, *, fsync: str = "interval", **options: Any) -> Any:
+        if cls is JournaledLog and fsync == "always":
+            cls = _AlwaysLog
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -536,34 +549,6 @@ class JournaledLog(EventLog[K, V]):
 
     # -- writers -----------------------------------------------------------------------------------
 
-    def ingest(self, key: K, value: V, timestamp: int | None = None) -> int:
-        """Append one event, journal it, and return its offset (see `EventLog.ingest`).
-
-        With ``fsync="always"`` it returns, and readers see the event, only once an fsync covered
-        its frame. Thread-safe.
-
-        Raises:
-            TypeError: as `EventLog.ingest`, or the codec cannot bring *key* or *value* back equal.
-            JournalWriteError: the write or its fsync failed: the event is not in the log.
-            ValueError: the journal is closed.
-            RuntimeError: called in a forked child of the process that opened the journal.
-        """
-        offset: int = super().ingest(key, value, timestamp)
-        if self._group:
-            self._await_durable(offset + 1)
-        return offset
-
-    def ingest_many(self, items: Iterable[tuple[K, V, int | None]]) -> Any:
-        """Append a batch as one frame, all or nothing (see `EventLog.ingest_many`).
-
-        Raises:
-            as `ingest`; an item the codec refuses is named by its index.
-        """
-        result = super().ingest_many(items)
-        if self._group and len(result):
-            self._await_durable(_stop_of(result))
-        return result
-
     def _commit(self, size: int, version: Any) -> None:
         """Journal the records past *size* in *version*, then publish (or stage). Lock held."""
         journal = self._journal
@@ -604,10 +589,14 @@ class JournaledLog(EventLog[K, V]):
 
     def _encode(self, version: Any, size: int) -> bytes:
         """Encode the records of *version* from offset *size* on as one payload, or TypeError."""
-        codec = self._journal.codec  # type: ignore[union-attr]
+        journal = self._journal
+        assert journal is not None
+        codec = journal.codec
         records = _records(version, size)
-        flat = [field for ts, key, value in records for field in (key, value, ts)]
+        flat = list(chain.from_iterable(map(_key_value_time, records)))  # C all the way
         try:
+            if set(map(type, flat)) <= journal.plain:  # nothing to decode to check it
+                return codec.encode(flat)
             return codec.check_round_trip(flat, "a record")
         except TypeError:
             pass
@@ -769,6 +758,40 @@ class JournaledLog(EventLog[K, V]):
         self.close()
 
 
+class _AlwaysLog(JournaledLog[K, V]):
+    """A `JournaledLog` with ``fsync="always"``: writes return (and publish) after their fsync.
+
+    A class of its own so that the other policies' writes run `EventLog`'s methods directly.
+    """
+
+    def ingest(self, key: K, value: V, timestamp: int | None = None) -> int:
+        """Append one event, journal it, and return its offset once an fsync covered its frame.
+
+        Readers see the event only then too. Thread-safe: writers that wait together share one
+        fsync (group commit).
+
+        Raises:
+            TypeError: as `EventLog.ingest`, or the codec cannot bring *key* or *value* back equal.
+            JournalWriteError: the write or its fsync failed: the event is not in the log.
+            ValueError: the journal is closed.
+            RuntimeError: called in a forked child of the process that opened the journal.
+        """
+        offset: int = super().ingest(key, value, timestamp)
+        self._await_durable(offset + 1)
+        return offset
+
+    def ingest_many(self, items: Iterable[tuple[K, V, int | None]]) -> Any:
+        """Append a batch as one frame, all or nothing (see `EventLog.ingest_many`).
+
+        Raises:
+            as `ingest`; an item the codec refuses is named by its index.
+        """
+        result = super().ingest_many(items)
+        if len(result):
+            self._await_durable(_stop_of(result))
+        return result
+
+
 def _stop_of(result: Any) -> int:
     """The size after a batch: ``range.stop`` (core 0.2) or the published size."""
     return int(result.stop)
@@ -880,10 +903,16 @@ def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recove
 
 
 def _records(version: Any, start: int) -> list[Any]:
-    """The records of *version* from offset *start* to its end (past the published size)."""
-
+    """The records of *version* from offset *start* to its end, by C-level slices."""
     size, chunks, tail = version
-    return [record_at(chunks, tail, offset) for offset in range(start, size)]
+    sealed = len(chunks) << CHUNK_BITS
+    if start >= sealed:  # the common case: all in the open chunk
+        return tail[start - sealed : size - sealed]  # type: ignore[no-any-return]
+    first = start >> CHUNK_BITS
+    runs = [chunks[i] for i in range(first, len(chunks))]
+    runs[0] = runs[0][start - (first << CHUNK_BITS) :]
+    records: list[Any] = list(chain.from_iterable(runs))  # the batch that sealed a chunk
+    return records + tail[: size - sealed]
 
 
 # -- the public functions --------------------------------------------------------------------------
