@@ -912,7 +912,8 @@ def _records(version: Any, start: int) -> list[Any]:
     runs = [chunks[i] for i in range(first, len(chunks))]
     runs[0] = runs[0][start - (first << CHUNK_BITS) :]
     records: list[Any] = list(chain.from_iterable(runs))  # the batch that sealed a chunk
-    return records + tail[: size - sealed]
+    records += tail[: size - sealed]
+    return records
 
 
 # -- the public functions --------------------------------------------------------------------------
