@@ -120,13 +120,35 @@ class EventLog(Generic[K, V]):
         on_corruption: str = "raise",
         clock: Callable[[], int] = _time_ns,
     ) -> JournaledLog[Any, Any]:
-        """Open (or create) a durable log journaled to the file at *path*; see `cowlog.journal`.
+        """Open (or create) a log journaled to the file at *path*, recovering what it holds.
 
-        Recovers every event in the file (offsets unchanged), then journals every accepted write.
-        *fsync*: ``"always"`` (a write returns once on stable storage), ``"interval"`` (fsync at
-        least every *interval* seconds) or ``"never"``. *codec*: ``"json"``, ``"msgpack"`` or
-        ``"pickle"``. *on_corruption*: ``"raise"`` or ``"truncate"`` (keep the good prefix).
-        The journal module is imported here, not by ``import cowlog``.
+        O(n) to recover a journal of n events (offsets unchanged); then every accepted write
+        appends one frame to the file before it is published. *fsync*: ``"always"`` (a write
+        returns, and is seen, once on stable storage; concurrent writers share fsyncs),
+        ``"interval"`` (an fsync at least every *interval* seconds) or ``"never"``. *codec*:
+        ``"json"``, ``"msgpack"`` or ``"pickle"``. *on_corruption*: ``"raise"`` or ``"truncate"``
+        (keep the frames before damage in the middle). The returned
+        [`JournaledLog`][cowlog.journal.JournaledLog] is an `EventLog` with ``sync()``,
+        ``compact()``, ``close()`` and ``recovery``; docs/journal.md has the promises. The journal
+        module is imported by this call, not by ``import cowlog``.
+
+        Examples:
+            >>> import os, tempfile
+            >>> path = os.path.join(tempfile.mkdtemp(), "events.journal")
+            >>> with EventLog.open(path, fsync="always") as log:
+            ...     log.ingest("boot", "ok", 1)
+            0
+            >>> with EventLog.open(path) as log:
+            ...     list(log.replay()), log.recovery.events
+            ([(1, 'boot', 'ok')], 1)
+
+        Raises:
+            ValueError: an unknown *fsync*, *codec* or *on_corruption* (the message lists the
+                choices), *interval* not a positive number, or a journal of another codec.
+            JournalFormatError: the file is not a journal (a ``ValueError``); nothing changed.
+            JournalCorruptError: damage in the middle (a ``ValueError``); nothing changed.
+            JournalLockedError: the journal is open already (a ``BlockingIOError``).
+            IsADirectoryError: *path* is a directory.
         """
         from .journal import JournaledLog
 

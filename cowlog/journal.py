@@ -37,7 +37,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from ._codec import CODECS, Codec, get_codec
+from ._codec import CODECS, Codec, PickleWarning, get_codec
 from ._frames import (
     _FRAME,
     MAGIC,
@@ -59,6 +59,7 @@ __all__ = [
     "JournalLockedError",
     "JournalWriteError",
     "JournaledLog",
+    "PickleWarning",
     "Reading",
     "Recovery",
     "dump",
@@ -394,6 +395,7 @@ class _Journal:
         self.failed: BaseException | None = None
         self.forked = False
         self.closed = False
+        self.fds_closed = False
         #: Held around every fsync and while compact() swaps the file: never fsync a closed fd.
         self.fsync_lock = threading.Lock()
         _live.add(self)
@@ -445,6 +447,10 @@ class _Journal:
             self.synced = position
 
     def close(self) -> None:
+        """Close the descriptors, once (a second close could hit a reused descriptor number)."""
+        if self.fds_closed:
+            return
+        self.fds_closed = True
         for fd in (self.fd, self.lock_fd):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -526,10 +532,16 @@ class JournaledLog(EventLog[K, V]):
             gc.disable()  # decoded records cannot form cycles: the collector's passes are waste
             try:
                 super().ingest_many(items)
+            except BaseException:  # a frame with an intact CRC but an unhashable key, say
+                os.close(fd)
+                os.close(lock_fd)
+                raise
             finally:
                 if collecting:
                     gc.enable()
         self._journal = _Journal(name, fd, lock_fd, the_codec, policy)
+        # a log dropped without close(): stop its thread and free the file and its lock
+        weakref.finalize(self, _abandon, self._journal, self._stop_flusher)
         self._slow = True  # every write takes the general path, which calls _commit
         if policy == "interval":
             self._flusher = threading.Thread(
@@ -539,7 +551,6 @@ class JournaledLog(EventLog[K, V]):
                 daemon=True,
             )
             self._flusher.start()
-            weakref.finalize(self, self._stop_flusher.set)
 
     def __repr__(self) -> str:
         journal = self._journal
@@ -790,6 +801,13 @@ class _AlwaysLog(JournaledLog[K, V]):
         if len(result):
             self._await_durable(_stop_of(result))
         return result
+
+
+def _abandon(journal: _Journal, stop: threading.Event) -> None:
+    """What a journaled log garbage-collected without close() leaves to do."""
+    stop.set()
+    with journal.fsync_lock:
+        journal.close()
 
 
 def _stop_of(result: Any) -> int:

@@ -7,6 +7,7 @@ processes killed with SIGKILL) live in test_crash.py.
 from __future__ import annotations
 
 import errno
+import gc
 import json
 import math
 import os
@@ -752,3 +753,16 @@ def test_the_cli_reports_a_damaged_journal_and_changes_nothing(
     assert main(["replay", str(path)]) == 2
     assert f"damaged at offset {starts[1]}" in capsys.readouterr().err
     assert path.read_bytes() == bytes(damaged)
+
+
+def test_a_log_dropped_without_close_frees_its_file_and_lock(path: Path) -> None:
+    log = journal.open(path, fsync="interval", interval=0.01)
+    log.ingest("a", 1, 1)
+    del log
+    gc.collect()
+    with journal.open(path) as again:  # the lock was released
+        assert records(again) == [(1, "a", 1)]
+    for thread in threading.enumerate():  # told to stop: it ends within its interval
+        if thread.name.startswith("cowlog journal"):
+            thread.join(10)
+    assert not [t for t in threading.enumerate() if t.name.startswith("cowlog journal")]
