@@ -122,23 +122,31 @@ def scan(data: bytes, start: int, *, starts: bool = False, look_past_damage: boo
     """
     size = len(data)
     result = Scan(size=size)
-    payloads = result.payloads
-    append = payloads.append
+    append = result.payloads.append
     unpack = _FRAME.unpack_from
     crc32 = _crc32
     pos = start
     last = size - FRAME_HEADER
-    offsets = result.starts
-    while pos <= last:  # the recovery's hot loop: one unpack, one slice, one CRC per frame
-        crc, length = unpack(data, pos)
-        end = pos + FRAME_HEADER + length
-        payload = data[pos + FRAME_HEADER : end]
-        if crc32(payload) != crc or end > size or not length:
-            break
-        append(payload)
-        if starts:
+    if starts:
+        offsets = result.starts
+        while pos <= last:
+            crc, length = unpack(data, pos)
+            end = pos + FRAME_HEADER + length
+            payload = data[pos + FRAME_HEADER : end]
+            if crc32(payload) != crc or end > size or not length:
+                break
+            append(payload)
             offsets.append(pos)
-        pos = end
+            pos = end
+    else:
+        while pos <= last:  # the recovery's hot loop: one unpack, one slice, one CRC per frame
+            crc, length = unpack(data, pos)
+            end = pos + 8 + length
+            payload = data[pos + 8 : end]
+            if crc32(payload) != crc or end > size or not length:
+                break
+            append(payload)
+            pos = end
     result.end = pos
     if pos != size and look_past_damage:
         result.next_frame = find_frame(data, pos + 1)

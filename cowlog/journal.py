@@ -282,14 +282,14 @@ def _decode_items(
             lists = codec.decode(b"\xdd" + len(payloads).to_bytes(4, "big") + b"".join(payloads))
         else:
             lists = list(map(codec.decode, payloads))
-        whole = not sum(map(len, lists)) % 3 and all(map(list.__instancecheck__, lists))
+        if not sum(map(len, lists)) % 3:  # a number, a dict or a short list fails here or below
+            fields = chain.from_iterable(lists)
+            return list(zip(fields, fields, fields, strict=False))
     except Exception:
-        whole = False
-    if not whole:
-        starts = scan(data, start, starts=True, look_past_damage=False).starts
-        _locate_bad_frame(codec, payloads, starts, path)
-    fields = chain.from_iterable(lists)
-    return list(zip(fields, fields, fields, strict=False))
+        pass
+    starts = scan(data, start, starts=True, look_past_damage=False).starts
+    _locate_bad_frame(codec, payloads, starts, path)
+    raise AssertionError("unreachable: _locate_bad_frame raises")  # pragma: no cover
 
 
 def _locate_bad_frame(codec: Codec, payloads: list[bytes], starts: list[int], path: str) -> None:
@@ -521,24 +521,28 @@ class JournaledLog(EventLog[K, V]):
         _refuse_foreign_file(name)  # before the lock file is made: a foreign file stays untouched
         the_codec = get_codec(codec)
         lock_fd = _lock(name)
+        collecting = gc.isenabled()
+        gc.disable()  # decoded records cannot form cycles: the collector's passes are waste
         try:
             fd, recovery, items = _open_file(name, the_codec, on_corruption)
+            try:
+                super().ingest_many(items)
+            except (TypeError, ValueError) as exc:  # intact frames whose records are not records
+                os.close(fd)
+                raise JournalCorruptError(
+                    name, 0, f"{name}: intact frames hold something that is not events: {exc}"
+                ) from exc
+            except BaseException:
+                os.close(fd)
+                raise
         except BaseException:
             os.close(lock_fd)
             raise
+        finally:
+            if collecting:
+                gc.enable()
+        del items
         self.recovery: Recovery = recovery
-        if items:
-            collecting = gc.isenabled()
-            gc.disable()  # decoded records cannot form cycles: the collector's passes are waste
-            try:
-                super().ingest_many(items)
-            except BaseException:  # a frame with an intact CRC but an unhashable key, say
-                os.close(fd)
-                os.close(lock_fd)
-                raise
-            finally:
-                if collecting:
-                    gc.enable()
         self._journal = _Journal(name, fd, lock_fd, the_codec, policy)
         # a log dropped without close(): stop its thread and free the file and its lock
         weakref.finalize(self, _abandon, self._journal, self._stop_flusher)

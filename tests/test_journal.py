@@ -310,6 +310,10 @@ def test_an_intact_frame_that_does_not_decode_is_reported(path: Path) -> None:
     assert path.read_bytes() == before
     with journal.open(path, on_corruption="truncate") as log:
         assert records(log) == [(1, "a", 1)]
+    with path.open("ab") as f:
+        f.write(encode_frame(b'{"a": 1, "b": 2, "c": 3}'))  # three fields, but not an event
+    with pytest.raises(JournalCorruptError, match="not events"):
+        journal.open(path)
 
 
 # -- bad input -------------------------------------------------------------------------------------
