@@ -78,6 +78,7 @@ _BATCH = 1024  # records per frame in compact() and dump()
 _pack_frame = _FRAME.pack
 _crc32 = zlib.crc32
 _os_write = os.write
+_yield = time.sleep  # _yield(0) releases the GIL to the threads waiting for it
 _key_value_time = itemgetter(1, 2, 0)  # a record (timestamp, key, value) in a payload's order
 
 
@@ -647,6 +648,10 @@ class JournaledLog(EventLog[K, V]):
         journal = self._journal
         assert journal is not None
         cv = self._sync_cv
+        # Let the writers the last fsync woke stage their frames first (they wait for the GIL):
+        # without this the leader races ahead and fsyncs its own frame alone (measured: 2 events
+        # per fsync with 4 writers, instead of 3 to 4).
+        _yield(0)
         staged = self._head  # its frames were all written before it was stored
         try:
             with journal.fsync_lock:
