@@ -15,9 +15,11 @@ Examples:
     (['full', 'ok'], (15, 'disk', 'ok'))
 """
 
+from ._checks import LogClosedError as LogClosedError
 from ._checks import Record as Record
+from ._checks import TrimmedError as TrimmedError
 from ._log import EventLog as EventLog
 from ._snapshot import Snapshot as Snapshot
 
-__all__ = ["EventLog", "Record", "Snapshot"]
+__all__ = ["EventLog", "LogClosedError", "Record", "Snapshot", "TrimmedError"]
 __version__ = "0.2.0"

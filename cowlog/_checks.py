@@ -11,7 +11,14 @@ from collections.abc import Hashable
 from operator import index as _index
 from typing import Any, TypeVar
 
-__all__ = ["Record", "check_offset", "check_timestamp", "raise_if_unhashable"]
+__all__ = [
+    "LogClosedError",
+    "Record",
+    "TrimmedError",
+    "check_offset",
+    "check_timestamp",
+    "raise_if_unhashable",
+]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -26,6 +33,31 @@ per-event object is made on the way out); unpack it, or index it (``record[2]`` 
 
 #: A record of unknown key and value types, for the log's internals.
 AnyRecord = tuple[int, Any, Any]
+
+
+class LogClosedError(ValueError):
+    """A write to a log that was closed (`EventLog.close`): nothing was written.
+
+    A `ValueError`, as writing to a closed file is, so existing handlers keep working. Reads of a
+    closed log and of its snapshots keep working.
+    """
+
+
+class TrimmedError(LookupError):
+    """A read from an offset that retention has dropped (`EventLog.trim`, ``max_events``).
+
+    Never a silent jump: the caller decides where to resume. `first_offset` is the oldest offset
+    still held, so ``log.replay(err.first_offset)`` resumes there deliberately.
+    """
+
+    def __init__(self, since: int, first_offset: int) -> None:
+        super().__init__(
+            f"offset {since} was trimmed: the oldest retained offset is {first_offset}"
+        )
+        self.since = since
+        """The offset that was asked for."""
+        self.first_offset = first_offset
+        """The oldest offset still held when the read was refused."""
 
 
 def check_timestamp(timestamp: object, name: str) -> int:

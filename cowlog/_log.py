@@ -26,14 +26,32 @@ import os
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Iterator
+from operator import index as _index
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pyrsistent import pvector
-
-from ._checks import AnyRecord, Record, check_timestamp, raise_if_unhashable
+from . import _follow
+from ._checks import (
+    AnyRecord,
+    LogClosedError,
+    Record,
+    check_offset,
+    check_timestamp,
+    raise_if_unhashable,
+)
 from ._snapshot import Snapshot
-from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
+from ._state import (
+    CHUNK,
+    CHUNK_BITS,
+    CHUNK_MASK,
+    History,
+    Sealed,
+    Version,
+    empty_sealed,
+    record_at,
+    survivor_offset,
+)
 
 if TYPE_CHECKING:
     from .journal import JournaledLog
@@ -62,6 +80,9 @@ class EventLog(Generic[K, V]):
         clock: called (under the writer lock, so its values follow arrival order if it is
             monotonic) for the timestamp of an event ingested with ``timestamp=None``; must return
             an integer. Default: `time.time_ns`.
+        max_events: keep at least the newest *max_events* events for replay and drop older ones
+            in whole chunks of 1,024 as the log grows (see `trim`); offsets never change, and the
+            shortlog and `latest` stay complete. Default: ``None``, keep everything.
 
     Examples:
         >>> log = EventLog()
@@ -77,37 +98,63 @@ class EventLog(Generic[K, V]):
         3
 
     Raises:
-        TypeError: *clock* is not callable.
+        TypeError: *clock* is not callable, or *max_events* not an integer.
+        ValueError: *max_events* is below 1.
     """
 
     __slots__ = (
         "__weakref__",
         "_clock",
+        "_closed",
         "_dirty",
+        "_gate",
         "_head",
         "_histories",
         "_keys",
         "_lock",
+        "_max_events",
         "_owner",
         "_slow",
+        "_trim_due",
         "_version",
+        "_wakers",
     )
 
-    def __init__(self, *, clock: Callable[[], int] = _time_ns) -> None:
+    def __init__(
+        self, *, clock: Callable[[], int] = _time_ns, max_events: int | None = None
+    ) -> None:
         if not callable(clock):
             raise TypeError(f"clock must be callable, got {type(clock).__name__}")
+        if max_events is not None:
+            if isinstance(max_events, bool):
+                raise TypeError("max_events must be an int or None, got bool")
+            try:
+                max_events = _index(max_events)
+            except TypeError:
+                raise TypeError(
+                    f"max_events must be an int or None, got {type(max_events).__name__}"
+                ) from None
+            if max_events < 1:
+                raise ValueError(f"max_events must be >= 1, got {max_events}")
         self._clock = clock
+        self._max_events = max_events
+        self._trim_due = False  # retention wants the next write to drop old chunks first
         self._lock = threading.Lock()
-        # Shared with every snapshot; append-only below the published size.
-        self._histories: dict[Any, History] = {}
-        self._keys: list[History] = []
         # The one published reference readers load.
-        self._version: Version = (0, pvector(), [])
+        self._version: Version = (0, empty_sealed(), [])
+        # The writers' shortlog index: the published version's (see _state); append-only below
+        # the published size.
+        self._histories: dict[Any, History] = self._version[1].histories
+        self._keys: list[History] = self._version[1].keys
         # Writer-private state, read and written under the lock only (but _owner, see _wait_turn).
         self._dirty = False  # a write raised before publishing; the next write repairs first
         self._slow = False  # the fast path must not run: see _update_slow
         self._head: Version | None = None  # a written but unpublished version, if any (journal)
         self._owner = 0  # the thread running user code under the lock, else 0
+        self._closed = False
+        # Followers waiting for the next write (see _follow): a held lock, and one waker per loop.
+        self._gate: Any = None
+        self._wakers: dict[Any, _follow.LoopWaker] = {}
 
     @classmethod
     def open(
@@ -162,10 +209,43 @@ class EventLog(Generic[K, V]):
         )
 
     def __repr__(self) -> str:
-        return f"<cowlog.EventLog: {len(self)} events>"
+        first = self.first_offset
+        trimmed = f", from offset {first}" if first else ""
+        closed = ", closed" if self._closed else ""
+        return f"<cowlog.EventLog: {len(self)} events{trimmed}{closed}>"
 
     def __len__(self) -> int:
-        """Return the number of events ingested so far. O(1), lock-free."""
+        """Return the number of retained events (all ingested ones, unless trimmed). O(1).
+
+        Lock-free. The same as ``len(log.snapshot())``: ``next_offset - first_offset``.
+        """
+        size, sealed, _ = self._version
+        return size - sealed.first
+
+    @property
+    def first_offset(self) -> int:
+        """The offset of the oldest retained event: how many events were dropped so far. O(1).
+
+        Examples:
+            >>> log = EventLog(max_events=2000)
+            >>> log.ingest_many([("k", i, i) for i in range(5000)])
+            range(0, 5000)
+            >>> log.ingest("k", 0, 0)
+            5000
+            >>> log.first_offset, len(log)
+            (2048, 2953)
+        """
+        return self._version[1].first
+
+    @property
+    def next_offset(self) -> int:
+        """The offset the next event will get: how many events were ever ingested. O(1).
+
+        Examples:
+            >>> log = EventLog()
+            >>> log.next_offset, log.ingest("a", 1, 1), log.next_offset
+            (0, 0, 1)
+        """
         return self._version[0]
 
     # -- writers ---------------------------------------------------------------------------------
@@ -210,7 +290,7 @@ class EventLog(Generic[K, V]):
         with self._lock:
             if self._slow:
                 return self._write([(key, value, timestamp)], True).start
-            size, chunks, tail = self._version
+            size, sealed, tail = self._version
             if timestamp is None:
                 timestamp = _time_ns()  # under the lock: timestamps follow arrival order
             history = self._histories.get(key)
@@ -224,11 +304,11 @@ class EventLog(Generic[K, V]):
                     history.append(size)  # first: the repair finds a history by its last offset
                     history[0] = timestamp
                 if not size & CHUNK_MASK and size:  # the tail is full: seal it
-                    chunks = chunks.append(tuple(tail))
+                    sealed = self._seal(size, sealed, tail)
                     tail = []
                 tail.append((timestamp, key, value))
                 # publish last: a reader must never see a half-built version
-                self._version = (size + 1, chunks, tail)
+                self._version = (size + 1, sealed, tail)
             except BaseException:
                 self._dirty = self._slow = True  # plain stores: nothing can interrupt them
                 self._repair()  # if this is interrupted in turn, the next write repairs
@@ -313,7 +393,11 @@ class EventLog(Generic[K, V]):
             self._owner = _get_ident()  # in the try: the finally always clears it
             if self._dirty:
                 self._repair()
-            size, chunks, tail = self._version if self._head is None else self._head
+            if self._closed:
+                raise LogClosedError(f"{self!r}: the log is closed, nothing was written")
+            if self._trim_due:
+                self._retain()
+            size, sealed, tail = self._version if self._head is None else self._head
             histories, keys = self._histories, self._keys
             now = None
             offset = size
@@ -356,12 +440,12 @@ class EventLog(Generic[K, V]):
                         history.append(offset)  # first: see ingest
                         history[0] = timestamp
                     if not offset & CHUNK_MASK and offset:  # the tail is full: seal it
-                        chunks = chunks.append(tuple(tail))
+                        sealed = self._seal(offset, sealed, tail)
                         tail = []
                     tail.append((timestamp, key, value))
                     offset += 1
                 # publish last: the whole batch appears at once
-                self._commit(size, (offset, chunks, tail))
+                self._commit(size, (offset, sealed, tail))
             except BaseException:
                 self._dirty = self._slow = True
                 self._repair()
@@ -370,6 +454,102 @@ class EventLog(Generic[K, V]):
             self._owner = 0
         return range(size, offset)
 
+    def _seal(self, size: int, sealed: Sealed, tail: list[AnyRecord]) -> Sealed:
+        """Return *sealed* with the full *tail* appended as a chunk. Lock held; once per 1,024.
+
+        With ``max_events``, also notes when enough old events can go: the next write then drops
+        them first (`_retain`), so that this write stays O(log n).
+        """
+        sealed = sealed._replace(chunks=sealed.chunks.append(tuple(tail)))
+        limit = self._max_events
+        if limit is not None and size - sealed.first - limit >= max(CHUNK, len(self._keys)):
+            # Wait until a chunk, and at least one event per key, can go: the index compaction
+            # that dropping needs costs O(keys), so this keeps retention amortized O(1).
+            self._trim_due = self._slow = True
+        return sealed
+
+    def _retain(self) -> None:
+        """Drop the whole chunks ``max_events`` no longer needs. Lock held, before a write."""
+        self._trim_due = False
+        limit = self._max_events
+        if limit is not None and self._head is None:
+            self._trim_to((self._version[0] - limit) >> CHUNK_BITS << CHUNK_BITS)
+        self._update_slow()
+
+    def _trim_to(self, before: int) -> int:
+        """Drop every event below offset *before* and publish; return how many. Lock held.
+
+        Whole chunks below *before* are released; the survivors among their records move to
+        ``kept``, and the shortlog index is compacted (one history entry per key) so that its
+        memory is O(keys). Published versions keep their own chunks and index, untouched.
+        """
+        size, sealed, tail = self._version
+        if before <= sealed.first:
+            return 0
+        drop = min((before >> CHUNK_BITS) - sealed.base, len(sealed.chunks))
+        if drop <= 0:  # nothing to release: only the first offset moves
+            self._version = (size, sealed._replace(first=before), tail)
+            return before - sealed.first
+        end = (sealed.base + drop) << CHUNK_BITS  # offsets below this are released
+        kept = {}
+        for history in sealed.keys:  # no key is hashed: this cannot fail on a hostile key
+            last = history[-1]
+            if last < end:
+                kept[last] = record_at(sealed, tail, last)
+        histories, keys, pinned = sealed.histories, sealed.keys, sealed.pinned
+        try:
+            # A new index, one entry per key; the old one stays with the versions that read it.
+            histories = {key: [history[0], history[-1]] for key, history in histories.items()}
+            keys, pinned = list(histories.values()), len(histories)
+        except Exception:  # a key whose hash changed or raises: keep the index as it is
+            histories, keys, pinned = sealed.histories, sealed.keys, sealed.pinned
+        self._histories, self._keys = histories, keys
+        chunks = sealed.chunks[drop:]
+        self._version = (
+            size,
+            Sealed(before, sealed.base + drop, chunks, histories, keys, pinned, kept),
+            tail,
+        )
+        return before - sealed.first
+
+    def trim(self, before: int) -> int:
+        """Drop every event with an offset below *before* now; return how many were dropped.
+
+        Like Redis' ``XTRIM MINID``. Offsets never change; `replay` and indexing start at the new
+        `first_offset`; `shortlog` and `latest` stay exactly what they were (each key's survivor
+        is kept, as Kafka's compaction keeps the last record per key). Snapshots taken before
+        keep showing everything they showed. O(k + n/1,024) for k keys and n retained events.
+
+        Examples:
+            >>> log = EventLog()
+            >>> log.ingest_many([("a", "old", 1), ("b", "x", 2), ("a", "new", 3)])
+            range(0, 3)
+            >>> log.trim(before=2), log.first_offset, list(log.replay())
+            (2, 2, [(3, 'a', 'new')])
+            >>> list(log.shortlog())
+            [(2, 'b', 'x'), (3, 'a', 'new')]
+
+        Raises:
+            TypeError: *before* is not an integer.
+            ValueError: *before* is negative or beyond `next_offset`. Nothing is dropped.
+        """
+        before = check_offset(before, "before")
+        if self._owner:
+            self._refuse_reentry()
+        with self._lock:
+            try:
+                self._owner = _get_ident()  # compacting the index hashes keys
+                if self._dirty:
+                    self._repair()
+                size = self._version[0]
+                if before > size:
+                    raise ValueError(f"before must be <= next_offset ({size}), got {before}")
+                if self._head is not None:
+                    raise RuntimeError("cannot trim while journal writes are being made durable")
+                return self._trim_to(before)
+            finally:
+                self._owner = 0
+
     def _commit(self, size: int, version: Version) -> None:
         """Make *version*, written past *size*, the published one. Lock held.
 
@@ -377,11 +557,34 @@ class EventLog(Generic[K, V]):
         (write a journal frame) overrides it, and may raise to refuse the write: the caller then
         repairs the log back to *size*.
         """
+        self._publish(version)
+
+    def _publish(self, version: Version) -> None:
+        """Store *version* for readers (one reference store), then wake waiting followers."""
         self._version = version
+        if self._gate is not None or self._wakers:
+            self._wake()
+
+    def _wake(self) -> None:
+        """Wake every waiting follower: O(1) for threads, one callback per asyncio loop."""
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.release()  # the first waiter to get it passes it on: see _follow
+        wakers, self._wakers = self._wakers, {}
+        for waker in wakers.values():
+            waker.wake()
+        self._update_slow()
 
     def _update_slow(self) -> None:
         """Decide whether writes must take the general path. Lock held."""
-        self._slow = self._dirty or self._head is not None
+        self._slow = (
+            self._dirty
+            or self._trim_due
+            or self._closed
+            or self._head is not None
+            or self._gate is not None
+            or bool(self._wakers)
+        )
 
     def _repair(self) -> None:
         """Drop whatever an interrupted write left past the base version. Lock held.
@@ -391,19 +594,126 @@ class EventLog(Generic[K, V]):
         No key is hashed or compared: the keys a write added are the dictionary's last-inserted
         entries and are removed with ``popitem``, so no key's behaviour can make the repair fail.
         """
-        size, chunks, tail = self._version if self._head is None else self._head
-        del tail[size - (len(chunks) << CHUNK_BITS) :]
-        keys, histories = self._keys, self._histories
-        while keys and keys[-1][1] >= size:
+        size, sealed, tail = self._version if self._head is None else self._head
+        del tail[size - ((sealed.base + len(sealed.chunks)) << CHUNK_BITS) :]
+        self._histories, self._keys = histories, keys = sealed.histories, sealed.keys
+        while len(keys) > sealed.pinned and keys[-1][1] >= size:
             keys.pop()
         while len(histories) > len(keys):  # new keys are the last inserted: no hashing needed
             histories.popitem()
         for history in keys:
             if history[-1] >= size:  # touched: writers append the offset before the timestamp
                 del history[bisect_left(history, size, 1) :]
-                history[0] = record_at(chunks, tail, history[-1])[0]
+                history[0] = record_at(sealed, tail, history[-1])[0]
         self._dirty = False
         self._update_slow()
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Refuse further writes and end every follower once it has read everything.
+
+        Writes after this raise `LogClosedError` and change nothing; reads, snapshots and held
+        iterators keep working; each follower yields what was ingested before the close, then
+        ends. Closing twice is harmless. O(1) plus one wake-up per waiting loop.
+
+        Examples:
+            >>> with EventLog() as log:
+            ...     log.ingest("a", 1, 1)
+            0
+            >>> log.closed, list(log.replay())
+            (True, [(1, 'a', 1)])
+        """
+        if self._owner:
+            self._refuse_reentry()
+        with self._lock:
+            self._closed = True
+            self._wake()  # also sets _slow: a write now takes the path that refuses it
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called. O(1), lock-free.
+
+        Examples:
+            >>> log = EventLog()
+            >>> log.closed, log.close(), log.closed
+            (False, None, True)
+        """
+        return self._closed
+
+    def __enter__(self) -> EventLog[K, V]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- followers -------------------------------------------------------------------------------
+
+    def follow(
+        self, since: int | None = None, *, timeout: float | None = None
+    ) -> Iterator[Record[K, V]]:
+        """Yield the records from offset *since* on, then wait for more, until the log closes.
+
+        Every record exactly once, in offset order, with no gap, whatever the writers do; a batch
+        is never seen in part. A backlog is read at replay speed (records pass in C, a chunk at a
+        time); then the iterator blocks until the next write. It ends after the last record
+        ingested before `close`, or when no new record arrived for *timeout* seconds. A follower
+        keeps only its position: it never slows a writer, and a waiting follower costs a write
+        O(1). Safe from any thread; each iterator is for one thread.
+
+        Examples:
+            >>> log = EventLog()
+            >>> log.ingest_many([("a", 1, 1), ("b", 2, 2)])
+            range(0, 2)
+            >>> follower = log.follow(since=1)
+            >>> next(follower)
+            (2, 'b', 2)
+            >>> log.close()
+            >>> list(follower)
+            []
+
+        Raises:
+            TypeError: *since* is not an integer or *timeout* not a number (raised at the call).
+            ValueError: *since* is negative, or *timeout* negative or NaN. An offset past the end
+                is allowed: the follower waits for it.
+            TrimmedError: the follower's next offset was dropped by retention (raised by
+                ``next()``; the error carries the oldest retained offset). ``None`` (the default)
+                starts at the oldest retained event.
+        """
+        return _follow.follow(self, since, timeout)
+
+    def afollow(
+        self, since: int | None = None, *, timeout: float | None = None
+    ) -> AsyncIterator[Record[K, V]]:
+        """The same as `follow`, for ``async for`` under asyncio, never blocking the event loop.
+
+        O(1) to start; records then come one ``await`` at a time (a backlog is read from
+        snapshots, never one wake-up per record). Works from any number of event loops in any
+        threads. A write wakes each loop with waiting
+        followers once (``call_soon_threadsafe``), never once per follower; cancelling the task
+        that iterates removes its waiter.
+
+        Examples:
+            >>> import asyncio
+            >>> log = EventLog()
+            >>> log.ingest("a", 1, 1)
+            0
+            >>> async def consume():
+            ...     return [record async for record in log.afollow(timeout=0.01)]
+            >>> asyncio.run(consume())
+            [(1, 'a', 1)]
+
+        Raises:
+            TypeError: *since* is not an integer or *timeout* not a number (raised at the call).
+            ValueError: *since* is negative, or *timeout* negative or NaN.
+            TrimmedError: as for `follow`.
+        """
+        return _follow.afollow(self, since, timeout)
 
     # -- readers ---------------------------------------------------------------------------------
 
@@ -424,9 +734,9 @@ class EventLog(Generic[K, V]):
             >>> len(snap), len(log)
             (1, 2)
         """
-        return Snapshot(self._version, self._histories, self._keys)
+        return Snapshot(self._version)
 
-    def replay(self, since: int = 0) -> Iterator[Record[K, V]]:
+    def replay(self, since: int | None = None) -> Iterator[Record[K, V]]:
         """Yield the records from offset *since* on, in arrival order, as of now.
 
         The same as ``log.snapshot().replay(since)``: O(log n) to find *since*, then O(1) per
@@ -443,6 +753,7 @@ class EventLog(Generic[K, V]):
         Raises:
             TypeError: *since* is not an integer.
             ValueError: *since* is negative.
+            TrimmedError: *since* is below `first_offset`: see `Snapshot.replay`.
         """
         return self.snapshot().replay(since)
 
@@ -486,23 +797,37 @@ class EventLog(Generic[K, V]):
         with self._lock:
             assert not self._dirty, "an interrupted write was not repaired"
             assert self._owner == 0, "a write left its owner mark"
-            size, chunks, tail = self._version
+            size, sealed, tail = self._version
             assert type(self._version) is tuple and type(tail) is list
-            assert all(type(c) is tuple and len(c) == CHUNK for c in chunks)
-            assert len(tail) == size - (len(chunks) << CHUNK_BITS) <= CHUNK
-            assert len(self._keys) == len(self._histories)
-            records: list[AnyRecord] = [r for c in chunks for r in c] + tail
-            assert all(type(r) is tuple and len(r) == 3 and type(r[0]) is int for r in records)
-            survivors: dict[Any, int] = {}
-            first: dict[Any, int] = {}
-            for offset, (timestamp, key, _) in enumerate(records):
-                first.setdefault(key, offset)
-                if key not in survivors or timestamp >= records[survivors[key]][0]:
-                    survivors[key] = offset
-            assert sorted(first.values()) == [history[1] for history in self._keys]
+            assert type(sealed) is Sealed and 0 <= sealed.base << CHUNK_BITS <= sealed.first <= size
+            assert all(type(c) is tuple and len(c) == CHUNK for c in sealed.chunks)
+            tail_start = (sealed.base + len(sealed.chunks)) << CHUNK_BITS
+            assert len(tail) == size - tail_start <= CHUNK
+            assert sealed.histories is self._histories and sealed.keys is self._keys
+            assert len(self._keys) == len(self._histories) >= sealed.pinned
             assert [id(h) for h in self._keys] == [id(h) for h in self._histories.values()]
+            assert all(offset < sealed.base << CHUNK_BITS for offset in sealed.kept)
+            start = sealed.base << CHUNK_BITS
+            records: list[AnyRecord] = [r for c in sealed.chunks for r in c] + tail
+            assert all(type(r) is tuple and len(r) == 3 and type(r[0]) is int for r in records)
+            first_seen: dict[Any, int] = {}
+            for offset, (_, key, _) in enumerate(records, start):
+                first_seen.setdefault(key, offset)
+            firsts = [history[1] for history in self._keys[sealed.pinned :]]
+            assert firsts == sorted(firsts)  # keys not compacted: in first-seen order
             for key, history in self._histories.items():
                 offsets = history[1:]
-                assert offsets[0] == first[key] and offsets == sorted(set(offsets))
-                assert offsets[-1] == survivors[key] == survivor_offset(history, size)
-                assert history[0] == records[offsets[-1]][0]
+                assert offsets == sorted(set(offsets)) and offsets[-1] < size
+                survivor = survivor_offset(history, size)
+                assert survivor == offsets[-1]
+                record = record_at(sealed, tail, survivor)
+                assert record[1] == key and record[0] == history[0]
+            for history in self._keys[sealed.pinned :]:  # not compacted: item 1 is the first
+                if history[1] >= start:
+                    assert history[1] == first_seen[record_at(sealed, tail, history[1])[1]]
+            for offset, (timestamp, key, _) in enumerate(records, start):
+                survivor = self._histories[key][-1]
+                survivor_timestamp = self._histories[key][0]
+                # the rule, over every retained event: nothing later ties or beats the survivor
+                assert timestamp <= survivor_timestamp if offset < survivor else True
+                assert timestamp < survivor_timestamp if offset > survivor else True

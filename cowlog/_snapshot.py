@@ -13,10 +13,10 @@ from collections.abc import Hashable, Iterable, Iterator, Sequence
 from itertools import chain, islice
 from operator import index as _index
 from operator import itemgetter
-from typing import Any, TypeVar, overload
+from typing import TypeVar, overload
 
-from ._checks import AnyRecord, Record, check_offset, raise_if_unhashable
-from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, History, Version, record_at, survivor_offset
+from ._checks import AnyRecord, Record, TrimmedError, check_offset, raise_if_unhashable
+from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, Version, record_at, survivor_offset
 
 __all__ = ["Snapshot"]
 
@@ -33,8 +33,9 @@ class Snapshot(Sequence[Record[K, V]]):
     exactly the events ingested before that instant, and its replay, shortlog, ``latest`` and
     indexing all agree with each other, whatever is ingested afterwards. It behaves as a read-only
     `Sequence` of records, the stored ``(timestamp, key, value)`` tuples themselves: ``len(snap)``,
-    ``snap[i]`` (the record at offset ``i``; negative ``i`` counts from the end), ``snap[i:j]`` (a
-    list), ``iter(snap)``, ``reversed()``.
+    ``snap[i]`` (negative ``i`` counts from the end), ``snap[i:j]`` (a list), ``iter(snap)``,
+    ``reversed()``. As a sequence it holds the *retained* records: position ``i`` is offset
+    ``snap.first_offset + i``, which is offset ``i`` itself on a log that was never trimmed.
 
     Snapshots are shallow: values are stored by reference, so a value mutated after it was ingested
     looks mutated in every snapshot. Holding a snapshot keeps its events alive; it holds no lock and
@@ -52,22 +53,48 @@ class Snapshot(Sequence[Record[K, V]]):
         (1, (10, 'disk', 'full'), (20, 'disk', 'ok'))
     """
 
-    __slots__ = ("_chunks", "_histories", "_keys", "_size", "_tail")
+    __slots__ = ("_first", "_sealed", "_size", "_tail")
 
-    def __init__(
-        self, version: Version, histories: dict[Any, History], keys: list[History]
-    ) -> None:
-        # Private: made by EventLog.snapshot(). Everything read later comes from these references.
-        self._size, self._chunks, self._tail = version
-        self._histories = histories
-        self._keys = keys
+    def __init__(self, version: Version) -> None:
+        # Private: made by EventLog.snapshot(). Everything read later comes from this version.
+        self._size, self._sealed, self._tail = version
+        self._first = self._sealed.first
 
     def __len__(self) -> int:
-        """Return the number of events. O(1)."""
-        return self._size
+        """Return the number of retained records. O(1)."""
+        return self._size - self._first
 
     def __repr__(self) -> str:
-        return f"<cowlog.Snapshot: {self._size} events>"
+        trimmed = f", from offset {self._first}" if self._first else ""
+        return f"<cowlog.Snapshot: {self._size - self._first} events{trimmed}>"
+
+    @property
+    def first_offset(self) -> int:
+        """The offset of the oldest retained record (0 unless the log was trimmed). O(1).
+
+        Examples:
+            >>> from cowlog import EventLog
+            >>> log = EventLog()
+            >>> log.ingest_many([("a", 1, 1), ("b", 2, 2)])
+            range(0, 2)
+            >>> log.trim(before=1), log.snapshot().first_offset
+            (1, 1)
+        """
+        return self._first
+
+    @property
+    def next_offset(self) -> int:
+        """The offset the next event ingested after this snapshot gets. O(1).
+
+        Examples:
+            >>> from cowlog import EventLog
+            >>> log = EventLog()
+            >>> log.ingest("a", 1, 1)
+            0
+            >>> log.snapshot().next_offset
+            1
+        """
+        return self._size
 
     @overload
     def __getitem__(self, index: int) -> Record[K, V]: ...
@@ -76,11 +103,12 @@ class Snapshot(Sequence[Record[K, V]]):
     def __getitem__(self, index: slice) -> list[Record[K, V]]: ...
 
     def __getitem__(self, index: int | slice) -> Record[K, V] | list[Record[K, V]]:
-        """Return the record at offset *index*, or a list of records for a slice.
+        """Return the record at position *index*, or a list of records for a slice.
 
         O(log n) for an index; O(log n + k) for a slice of k records. Negative indexes count from
-        the end, as on a list. The record is the stored tuple itself:
-        ``snap[i] is next(snap.replay(i))``.
+        the end, as on a list. Position ``i`` is offset ``first_offset + i`` (offset ``i`` on a
+        log never trimmed). The record is the stored tuple itself:
+        ``snap[i] is next(snap.replay(snap.first_offset + i))``.
 
         Examples:
             >>> from cowlog import EventLog
@@ -96,13 +124,13 @@ class Snapshot(Sequence[Record[K, V]]):
             TypeError: *index* is neither an integer (anything `operator.index` accepts) nor a
                 slice.
         """
-        size = self._size
+        first, size = self._first, self._size
         if isinstance(index, slice):
-            start, stop, step = index.indices(size)
+            start, stop, step = index.indices(size - first)
             if step == 1:
-                return list(self._records(start, stop))
-            chunks, tail = self._chunks, self._tail
-            return [record_at(chunks, tail, i) for i in range(start, stop, step)]
+                return list(self._records(first + start, first + stop))
+            sealed, tail = self._sealed, self._tail
+            return [record_at(sealed, tail, first + i) for i in range(start, stop, step)]
         if type(index) is not int:
             if isinstance(index, bool):
                 raise TypeError("snapshot indices must be integers or slices, not bool")
@@ -112,16 +140,17 @@ class Snapshot(Sequence[Record[K, V]]):
                 raise TypeError(
                     f"snapshot indices must be integers or slices, not {type(index).__name__}"
                 ) from None
+        length = size - first
         if index < 0:
-            index += size
-        if not 0 <= index < size:
-            raise IndexError(f"snapshot index out of range: {index} (length {size})")
-        record: Record[K, V] = record_at(self._chunks, self._tail, index)
+            index += length
+        if not 0 <= index < length:
+            raise IndexError(f"snapshot index out of range: {index} (length {length})")
+        record: Record[K, V] = record_at(self._sealed, self._tail, first + index)
         return record
 
     def __iter__(self) -> Iterator[Record[K, V]]:
-        """Iterate over all records in arrival order (the same as `replay`)."""
-        return self._records(0, self._size)
+        """Iterate over the retained records in arrival order (the same as `replay`)."""
+        return self._records(self._first, self._size)
 
     def _records(self, start: int, stop: int) -> Iterator[Record[K, V]]:
         """The records at offsets ``start <= offset < stop``: O(log n) to start, then in C."""
@@ -129,25 +158,27 @@ class Snapshot(Sequence[Record[K, V]]):
 
     def _runs(self, start: int, stop: int) -> Iterator[Iterable[AnyRecord]]:
         # One Python step per chunk of 1,024 records; the records themselves are chained in C.
-        chunks, tail = self._chunks, self._tail
-        sealed = len(chunks) << CHUNK_BITS
-        if start < sealed:
-            for i in range(start >> CHUNK_BITS, ((min(stop, sealed) - 1) >> CHUNK_BITS) + 1):
+        # *start* is at or past the first retained offset, so never in a dropped chunk.
+        sealed, tail = self._sealed, self._tail
+        chunks, first_chunk = sealed.chunks, sealed.base
+        end = (first_chunk + len(chunks)) << CHUNK_BITS  # where the tail begins
+        if start < end:
+            for i in range(start >> CHUNK_BITS, ((min(stop, end) - 1) >> CHUNK_BITS) + 1):
                 base = i << CHUNK_BITS
-                chunk: tuple[AnyRecord, ...] = chunks[i]
+                chunk: tuple[AnyRecord, ...] = chunks[i - first_chunk]
                 if start <= base and base + CHUNK <= stop:
                     yield chunk
                 else:
                     yield chunk[max(start - base, 0) : stop - base]
-        if stop > sealed:
-            yield islice(tail, max(start - sealed, 0), stop - sealed)
+        if stop > end:
+            yield islice(tail, max(start - end, 0), stop - end)
 
-    def replay(self, since: int = 0) -> Iterator[Record[K, V]]:
+    def replay(self, since: int | None = None) -> Iterator[Record[K, V]]:
         """Yield the records from offset *since* on, in arrival order.
 
         O(log n) to find *since* (no record before it is visited), then O(1) per record, in C (no
         Python code runs per record). Lock-free: reads one published version. An offset past the
-        end yields nothing.
+        end yields nothing; ``None`` (the default) starts at the oldest retained record.
 
         Examples:
             >>> from cowlog import EventLog
@@ -160,9 +191,16 @@ class Snapshot(Sequence[Record[K, V]]):
         Raises:
             TypeError: *since* is not an integer.
             ValueError: *since* is negative.
+            TrimmedError: *since* is below `first_offset` (retention dropped it); the error
+                carries the oldest retained offset, to resume there deliberately.
         """
-        if type(since) is not int or since < 0:
+        first = self._first
+        if since is None:
+            since = first
+        elif type(since) is not int or since < first:
             since = check_offset(since)
+            if since < first:
+                raise TrimmedError(since, first)
         return self._records(min(since, self._size), self._size)
 
     def shortlog(self) -> Iterator[Record[K, V]]:
@@ -170,7 +208,8 @@ class Snapshot(Sequence[Record[K, V]]):
 
         A key's survivor is its event with the greatest timestamp; of events with equal timestamps
         the one ingested later wins. Equivalently, the shortlog is the replay with every superseded
-        event removed. O(k log k) for k keys.
+        event removed; on a trimmed log it is the same as if nothing had been dropped. O(k log k)
+        for k keys.
 
         Examples:
             >>> from cowlog import EventLog
@@ -181,13 +220,14 @@ class Snapshot(Sequence[Record[K, V]]):
             >>> list(log.snapshot().shortlog())
             [(5, 'cpu', 'hot'), (3, 'disk', 'tie')]
         """
-        size = self._size
-        keys = self._keys
+        size, sealed, tail = self._size, self._sealed, self._tail
+        keys = sealed.keys
         # The keys of this version are the prefix of first-seen order whose first offset is below
-        # its size (later keys may be appended concurrently: the bisect only reads the prefix).
+        # its size (later keys may be appended concurrently: the bisect only reads the prefix);
+        # the first `pinned` keys (compacted by a trim) are in every version reading this index.
         while True:
             try:
-                visible = bisect_left(keys, size, 0, len(keys), key=_first_offset)
+                visible = bisect_left(keys, size, sealed.pinned, len(keys), key=_first_offset)
                 break
             except IndexError:  # a refused write's repair popped its new keys under the search
                 continue
@@ -195,13 +235,15 @@ class Snapshot(Sequence[Record[K, V]]):
         if offsets and max(offsets) >= size:  # a key changed after this version: search back
             offsets = [survivor_offset(history, size) for history in islice(keys, visible)]
         offsets.sort()
-        chunks, tail = self._chunks, self._tail
-        sealed = len(chunks) << CHUNK_BITS
+        chunks, first_chunk = sealed.chunks, sealed.base
+        if not offsets or offsets[0] >> CHUNK_BITS < first_chunk:  # some survivor was dropped
+            return iter([record_at(sealed, tail, offset) for offset in offsets])
+        end = (first_chunk + len(chunks)) << CHUNK_BITS  # where the tail begins
         return iter(
             [
-                chunks[offset >> CHUNK_BITS][offset & CHUNK_MASK]
-                if offset < sealed
-                else tail[offset - sealed]
+                chunks[(offset >> CHUNK_BITS) - first_chunk][offset & CHUNK_MASK]
+                if offset < end
+                else tail[offset - end]
                 for offset in offsets
             ]
         )
@@ -223,7 +265,7 @@ class Snapshot(Sequence[Record[K, V]]):
             TypeError: *key* is not hashable.
         """
         try:
-            history = self._histories.get(key)
+            history = self._sealed.histories.get(key)
         except TypeError as exc:
             raise_if_unhashable(key, "key", exc)
             raise
@@ -232,5 +274,5 @@ class Snapshot(Sequence[Record[K, V]]):
         offset = survivor_offset(history, self._size)
         if offset < 0:
             return None
-        record: Record[K, V] = record_at(self._chunks, self._tail, offset)
+        record: Record[K, V] = record_at(self._sealed, self._tail, offset)
         return record

@@ -1,10 +1,14 @@
 """The layout writers publish and readers read: one immutable version plus append-only history.
 
-A published *version* is an exact tuple ``(size, chunks, tail)``:
+A published *version* is an exact tuple ``(size, sealed, tail)``:
 
-* ``chunks``: a pyrsistent ``PVector`` of sealed chunks, each an exact tuple of ``CHUNK`` records;
-* ``tail``: the open chunk, a ``list`` that writers only ever append to; a version sees only
-  ``tail[:size - len(chunks) * CHUNK]``, so later appends are invisible to it.
+* ``size``: the next offset (every event below it was ingested);
+* ``sealed``: a `Sealed` tuple, replaced only when a chunk is sealed or the log is trimmed: the
+  oldest retained offset ``first``, the ``PVector`` of sealed chunks (each an exact tuple of
+  ``CHUNK`` records; chunk ``i`` holds the offsets from ``(base + i) * CHUNK``), and the shortlog
+  index these versions read (``histories``, ``keys``, ``pinned``, ``kept``);
+* ``tail``: the open chunk, a ``list`` that writers only ever append to; a version sees only the
+  part below its size, so later appends are invisible to it.
 
 The shortlog index is *partially persistent* (the fat-node method): each key has one *history*
 that grows by one entry each time an event of that key becomes the key's survivor. A version of
@@ -20,6 +24,14 @@ because a new key then costs one list display instead of a Python ``__init__`` (
 The histories sit in a list in the order their keys first appeared, so the keys a version holds
 are the prefix of that list whose first offset is below its size.
 
+**Retention** drops whole chunks from the front and *compacts* the index: it builds a new
+``histories``/``keys`` pair in which each key's history is ``[timestamp, survivor_offset]`` (the
+first ``pinned`` keys: their item 1 is no longer their first offset, and every version that reads
+this index holds them all), and copies the records of survivors that were dropped into ``kept``
+(offset to record). Versions published before keep the old ``Sealed`` and with it the old index
+and chunks, which nothing writes to any more; versions after read the new one. So a held snapshot
+never changes, and a log's memory is its retained chunks plus O(keys).
+
 Nothing here is ever changed below a published version's size: readers never lock, and never
 mutate anything.
 """
@@ -27,9 +39,9 @@ mutate anything.
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Any
+from typing import Any, NamedTuple
 
-from pyrsistent import PVector
+from pyrsistent import PVector, pvector
 
 from ._checks import AnyRecord as Record
 
@@ -38,7 +50,9 @@ __all__ = [
     "CHUNK_BITS",
     "CHUNK_MASK",
     "History",
+    "Sealed",
     "Version",
+    "empty_sealed",
     "record_at",
     "survivor_offset",
 ]
@@ -49,21 +63,49 @@ CHUNK_BITS = 10
 CHUNK = 1 << CHUNK_BITS
 CHUNK_MASK = CHUNK - 1
 
-#: ``(size, chunks, tail)``: see the module docstring.
-Version = tuple[int, "PVector[tuple[Record, ...]]", list[Record]]
-
-
 #: ``[survivor_timestamp, offset, offset, ...]``: see the module docstring.
 History = list[int]
 
 
-def record_at(chunks: PVector[Any], tail: list[Record], offset: int) -> Record:
-    """Return the record at *offset* (which must be below the version's size). O(log n)."""
-    sealed = len(chunks) << CHUNK_BITS
-    if offset < sealed:
-        chunk: tuple[Record, ...] = chunks[offset >> CHUNK_BITS]
+class Sealed(NamedTuple):
+    """What a version shares with the versions before it: see the module docstring."""
+
+    first: int
+    """The oldest retained offset: replay starts here."""
+    base: int
+    """The chunk number of ``chunks[0]``: it holds the offsets from ``base * CHUNK``."""
+    chunks: PVector[tuple[Record, ...]]
+    """The sealed chunks, oldest first."""
+    histories: dict[Any, History]
+    """Each key's history, by key, in first-seen order."""
+    keys: list[History]
+    """The same histories, in first-seen order."""
+    pinned: int
+    """How many leading ``keys`` were compacted: all of them are in every version reading this."""
+    kept: dict[int, Record]
+    """The records of dropped survivors, by offset."""
+
+
+def empty_sealed() -> Sealed:
+    """Return the `Sealed` part of an empty log's version."""
+    return Sealed(0, 0, pvector(), {}, [], 0, {})
+
+
+#: ``(size, sealed, tail)``: see the module docstring.
+Version = tuple[int, Sealed, list[Record]]
+
+
+def record_at(sealed: Sealed, tail: list[Record], offset: int) -> Record:
+    """Return the record at *offset*, which must be below the version's size and be retained or a
+    survivor. O(log n)."""
+    index = (offset >> CHUNK_BITS) - sealed.base
+    if index < 0:  # dropped: only survivors are kept
+        return sealed.kept[offset]
+    chunks = sealed.chunks
+    if index < len(chunks):
+        chunk: tuple[Record, ...] = chunks[index]
         return chunk[offset & CHUNK_MASK]
-    return tail[offset - sealed]
+    return tail[offset - ((sealed.base + len(chunks)) << CHUNK_BITS)]
 
 
 def survivor_offset(history: History, size: int) -> int:

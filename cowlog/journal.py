@@ -37,6 +37,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, TypeVar
 
+from ._checks import LogClosedError, check_offset
 from ._codec import CODECS, Codec, PickleWarning, get_codec
 from ._frames import (
     _FRAME,
@@ -49,7 +50,7 @@ from ._frames import (
     scan,
 )
 from ._log import EventLog
-from ._state import CHUNK_BITS
+from ._state import CHUNK_BITS, CHUNK_MASK
 
 __all__ = [
     "FSYNC_POLICIES",
@@ -262,20 +263,25 @@ def is_journal(path: str | os.PathLike[str]) -> bool:
 # -- decoding --------------------------------------------------------------------------------------
 
 
+Items = list[tuple[Any, Any, Any]]
+Trims = list[tuple[int, int]]
+
+
 def _decode_items(
     codec: Codec, payloads: list[bytes], data: bytes, start: int, path: str
-) -> list[tuple[Any, Any, Any]]:
+) -> tuple[Items, Trims]:
     """Decode every payload into ``(key, value, timestamp)`` items, in order, at C speed.
 
     JSON payloads are joined into one array and parsed once (msgpack: one array header before
-    them all); the records are then regrouped by a C-level ``zip``. *data* and *start* (the file
-    and its header's length) serve only to name a bad frame's offset.
+    them all); the records are then regrouped by a C-level ``zip``. Returns the items and the
+    trims: ``(n, before)`` for a trim frame found after the first n items. *data* and *start*
+    (the file and its header's length) serve only to name a bad frame's offset.
 
     Raises:
         JournalCorruptError: a frame with an intact CRC does not decode into whole records.
     """
     if not payloads:
-        return []
+        return [], []
     try:
         if codec.name == "json":
             lists = codec.decode(b"[" + b",".join(payloads) + b"]")
@@ -283,9 +289,11 @@ def _decode_items(
             lists = codec.decode(b"\xdd" + len(payloads).to_bytes(4, "big") + b"".join(payloads))
         else:
             lists = list(map(codec.decode, payloads))
-        if not sum(map(len, lists)) % 3:  # a number, a dict or a short list fails here or below
+        if dict in set(map(type, lists)):
+            return _with_trims(lists)
+        if not sum(map(len, lists)) % 3:  # a number or a short list fails here or below
             fields = chain.from_iterable(lists)
-            return list(zip(fields, fields, fields, strict=False))
+            return list(zip(fields, fields, fields, strict=False)), []
     except Exception:
         pass
     starts = scan(data, start, starts=True, look_past_damage=False).starts
@@ -293,11 +301,45 @@ def _decode_items(
     raise AssertionError("unreachable: _locate_bad_frame raises")  # pragma: no cover
 
 
+def _with_trims(lists: list[Any]) -> tuple[Items, Trims]:
+    """`_decode_items` for a journal holding trim frames (``{"trim": before}``)."""
+    items: Items = []
+    trims: Trims = []
+    run: list[Any] = []
+    for payload in [*lists, None]:
+        if type(payload) is list:
+            run.append(payload)
+            continue
+        if sum(map(len, run)) % 3:
+            raise ValueError("not whole records")
+        fields = chain.from_iterable(run)
+        items += zip(fields, fields, fields, strict=False)
+        run = []
+        if payload is not None:
+            before = payload["trim"]
+            if type(before) is not int or before < 0:
+                raise ValueError("a bad trim frame")
+            trims.append((len(items), before))
+    return items, trims
+
+
+def _replay_into(log: EventLog[Any, Any], items: Items, trims: Trims) -> None:
+    """Ingest *items* into *log*, trimming where the journal trimmed (the log's own methods)."""
+    done = 0
+    for count, before in trims:
+        EventLog.ingest_many(log, items[done:count])
+        EventLog.trim(log, before)
+        done = count
+    EventLog.ingest_many(log, items[done:] if done else items)
+
+
 def _locate_bad_frame(codec: Codec, payloads: list[bytes], starts: list[int], path: str) -> None:
     for payload, start in zip(payloads, starts, strict=False):
         try:
             decoded = codec.decode(payload)
-            good = isinstance(decoded, list) and len(decoded) % 3 == 0
+            good = (isinstance(decoded, list) and len(decoded) % 3 == 0) or (
+                isinstance(decoded, dict) and type(decoded.get("trim")) is int
+            )
         except Exception:
             good = False
         if not good:
@@ -322,6 +364,19 @@ class Reading:
     items: list[tuple[Any, Any, Any]]
     end: int
     size: int
+    trims: list[tuple[int, int]]
+
+    def to_log(self) -> EventLog[Any, Any]:
+        """Return a new, plain `EventLog` holding what the journal's owner holds. O(n)."""
+        log: EventLog[Any, Any] = EventLog()
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            _replay_into(log, self.items, self.trims)
+        finally:
+            if collecting:
+                gc.enable()
+        return log
 
 
 def read(path: str | os.PathLike[str]) -> Reading:
@@ -343,8 +398,8 @@ def read(path: str | os.PathLike[str]) -> Reading:
     found = scan(data, start)
     if found.damaged and found.next_frame is not None:
         raise _mid_file(name, found)
-    items = _decode_items(codec, found.payloads, data, start, name)
-    return Reading(name, codec_name, items, found.end, found.size)
+    items, trims = _decode_items(codec, found.payloads, data, start, name)
+    return Reading(name, codec_name, items, found.end, found.size, trims)
 
 
 def _mid_file(path: str, found: Scan) -> JournalCorruptError:
@@ -525,9 +580,9 @@ class JournaledLog(EventLog[K, V]):
         collecting = gc.isenabled()
         gc.disable()  # decoded records cannot form cycles: the collector's passes are waste
         try:
-            fd, recovery, items = _open_file(name, the_codec, on_corruption)
+            fd, recovery, items, trims = _open_file(name, the_codec, on_corruption)
             try:
-                super().ingest_many(items)
+                _replay_into(self, items, trims)
             except (TypeError, ValueError) as exc:  # intact frames whose records are not records
                 os.close(fd)
                 raise JournalCorruptError(
@@ -542,7 +597,7 @@ class JournaledLog(EventLog[K, V]):
         finally:
             if collecting:
                 gc.enable()
-        del items
+        del items, trims
         self.recovery: Recovery = recovery
         self._journal = _Journal(name, fd, lock_fd, the_codec, policy)
         # a log dropped without close(): stop its thread and free the file and its lock
@@ -664,27 +719,46 @@ class JournaledLog(EventLog[K, V]):
             raise
         with self._lock:  # publish under the writer lock, as every other publication
             if staged is not None and staged[0] > self._version[0]:
-                EventLog._commit(self, self._version[0], staged)
+                self._publish(staged)  # the store readers load, and the followers' wake-up
+            if self._head is staged:  # nothing staged since: writes build on the published
+                self._head = None
         with cv:
             self._syncing = False
             cv.notify_all()
 
     def _roll_back(self) -> None:
         """After a failed fsync: forget every staged write, and cut its frames off if possible."""
+        with self._lock:
+            self._roll_back_locked()
+
+    def _roll_back_locked(self) -> None:
         journal = self._journal
         assert journal is not None
-        with self._lock:
-            if journal.failed is None:
-                journal.failed = journal.refusal or JournalWriteError(errno.EIO, "fsync failed")
-            self._head = None
-            self._dirty = True
-            self._repair()  # back to the published version
-            if self._group:  # nothing past the last good fsync was acknowledged
-                try:
-                    os.ftruncate(journal.fd, journal.synced)
-                    journal.written = journal.synced
-                except OSError:
-                    pass
+        if journal.failed is None:
+            journal.failed = journal.refusal or JournalWriteError(errno.EIO, "fsync failed")
+        self._head = None
+        self._dirty = True
+        self._repair()  # back to the published version
+        if self._group:  # nothing past the last good fsync was acknowledged
+            with contextlib.suppress(OSError):
+                os.ftruncate(journal.fd, journal.synced)
+                journal.written = journal.synced
+
+    def _cover_staged_locked(self) -> None:
+        """Fsync, and publish what is staged (``always``): writer lock held, so nothing is
+        written meanwhile and the published version is then everything in the file."""
+        journal = self._journal
+        assert journal is not None
+        try:
+            with journal.fsync_lock:
+                journal.fsync()
+        except JournalWriteError:
+            self._roll_back_locked()
+            raise
+        staged = self._head
+        if staged is not None and staged[0] > self._version[0]:
+            self._publish(staged)
+        self._head = None
 
     # -- the file ----------------------------------------------------------------------------------
 
@@ -720,11 +794,13 @@ class JournaledLog(EventLog[K, V]):
         with self._lock:
             if journal.refusal is not None:
                 raise _fresh(journal.refusal)
+            if self.first_offset:
+                raise NotImplementedError(
+                    "compact() of a trimmed journaled log is not supported yet: the survivors of "
+                    "the trimmed events need a way to be restored at their offsets"
+                )
+            self._cover_staged_locked()
             with journal.fsync_lock:
-                journal.fsync()
-                staged = self._head
-                if staged is not None and staged[0] > self._version[0]:
-                    EventLog._commit(self, self._version[0], staged)  # the fsync covered it
                 snap = self.snapshot()
                 header = encode_header(journal.codec.name)
                 try:
@@ -742,18 +818,61 @@ class JournaledLog(EventLog[K, V]):
                 os.close(old)
         return size
 
-    def close(self) -> None:
-        """Fsync and close the journal, and stop its flush thread. Idempotent.
+    def trim(self, before: int) -> int:
+        """Drop every event below offset *before* (see `EventLog.trim`), journaled as a frame.
 
-        Later writes raise ValueError; reads go on working.
+        O(k + n/1,024) for k keys and n retained events, plus one frame (and with
+        ``fsync="always"`` one fsync, after covering the writes staged before it). Recovery
+        replays the trim where it was made, so offsets, `first_offset` and the shortlog come back
+        as they were.
+
+        Raises:
+            TypeError: *before* is not an integer.
+            ValueError: *before* is negative or beyond `next_offset`; the journal is closed.
+            JournalWriteError: the frame could not be written: nothing was trimmed.
+        """
+        before = check_offset(before, "before")
+        if self._owner:
+            self._refuse_reentry()
+        journal = self._journal
+        assert journal is not None
+        with self._lock:
+            try:
+                self._owner = threading.get_ident()
+                if self._dirty:
+                    self._repair()
+                if journal.refusal is not None:
+                    raise _fresh(journal.refusal)
+                if self._group:
+                    self._cover_staged_locked()
+                size = self._version[0]
+                if before > size:
+                    raise ValueError(f"before must be <= next_offset ({size}), got {before}")
+                if before <= self.first_offset:
+                    return 0
+                journal.append(encode_frame(journal.codec.encode({"trim": before})))
+                if self._group:
+                    with journal.fsync_lock:
+                        journal.fsync()
+                return self._trim_to(before)
+            finally:
+                self._owner = 0
+
+    def close(self) -> None:
+        """Close the log (see `EventLog.close`), then fsync and close the journal. Idempotent.
+
+        Later writes raise `LogClosedError` (a ``ValueError``); reads and followers go on as after
+        `EventLog.close`. With ``fsync="always"``, writes already written but not yet covered by
+        an fsync are covered (and published) before the file is closed. O(1) plus one fsync.
         """
         journal = self._journal
         if journal is None or journal.closed:
+            EventLog.close(self)
             return
+        EventLog.close(self)  # no write gets past the core's check from here on
         with self._lock:
-            closed = ValueError(f"journal {journal.path} is closed")
             if journal.refusal is None:
-                journal.refusal = closed
+                journal.refusal = LogClosedError(f"journal {journal.path} is closed")
             journal.closed = True
         self._stop_flusher.set()
         flusher = self._flusher
@@ -875,21 +994,21 @@ def _refuse_foreign_file(path: str) -> None:
         parse_header(head, path)
 
 
-def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recovery, list[Any]]:
+def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recovery, Items, Trims]:
     """Open or create the journal (its lock held); recover it. Returns ``(fd, recovery, items)``."""
     flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
         fd, size = _write_new_file(path, encode_header(codec.name), ())
-        return fd, Recovery(path, True, 0, 0, size), []
+        return fd, Recovery(path, True, 0, 0, size), [], []
     try:
         data = _read_all(fd)
         if not data:  # an empty file (made by a crash before our first header, or by touch)
             header = encode_header(codec.name)
             _write_all(fd, header)
             os.fsync(fd)
-            return fd, Recovery(path, True, 0, 0, len(header)), []
+            return fd, Recovery(path, True, 0, 0, len(header)), [], []
         name, start = parse_header(data, path)
         if name != codec.name:
             raise ValueError(
@@ -899,14 +1018,14 @@ def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recove
         if found.damaged and found.next_frame is not None and on_corruption == "raise":
             raise _mid_file(path, found)
         try:
-            items = _decode_items(codec, found.payloads, data, start, path)
+            items, trims = _decode_items(codec, found.payloads, data, start, path)
         except JournalCorruptError as exc:
             if on_corruption == "raise":
                 raise
             keep = scan(data, start, starts=True, look_past_damage=False).starts.index(exc.offset)
             del found.payloads[keep:]
             found.end, found.next_frame = exc.offset, exc.offset
-            items = _decode_items(codec, found.payloads, data, start, path)
+            items, trims = _decode_items(codec, found.payloads, data, start, path)
         recovery = Recovery(path, False, len(items), len(found.payloads), found.end)
         if found.damaged:
             saved = _save_beside(path, found.end, memoryview(data)[found.end :])
@@ -923,23 +1042,24 @@ def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recove
                 saved_to=saved,
                 damage="torn tail" if found.next_frame is None else "damaged in the middle",
             )
-        return fd, recovery, items
+        return fd, recovery, items, trims
     except BaseException:
         os.close(fd)
         raise
 
 
 def _records(version: Any, start: int) -> list[Any]:
-    """The records of *version* from offset *start* to its end, by C-level slices."""
-    size, chunks, tail = version
-    sealed = len(chunks) << CHUNK_BITS
-    if start >= sealed:  # the common case: all in the open chunk
-        return tail[start - sealed : size - sealed]  # type: ignore[no-any-return]
-    first = start >> CHUNK_BITS
-    runs = [chunks[i] for i in range(first, len(chunks))]
-    runs[0] = runs[0][start - (first << CHUNK_BITS) :]
+    """The records of *version* from offset *start* to its end (all retained), by C slices."""
+    size, sealed, tail = version
+    base = sealed.base
+    open_from = (base + len(sealed.chunks)) << CHUNK_BITS  # the first offset in the tail
+    if start >= open_from:  # the common case: all in the open chunk
+        return tail[start - open_from : size - open_from]  # type: ignore[no-any-return]
+    first = (start >> CHUNK_BITS) - base
+    runs = [sealed.chunks[i] for i in range(first, len(sealed.chunks))]
+    runs[0] = runs[0][start & CHUNK_MASK :]
     records: list[Any] = list(chain.from_iterable(runs))  # the batch that sealed a chunk
-    records += tail[: size - sealed]
+    records += tail[: size - open_from]
     return records
 
 
@@ -982,6 +1102,11 @@ def dump(source: Any, path: str | os.PathLike[str], *, codec: str = "json") -> i
     name = _check_path(path)
     the_codec = get_codec(codec)
     snap = source.snapshot() if isinstance(source, EventLog) else source
+    if getattr(snap, "first_offset", 0):
+        raise ValueError(
+            "dump() of a trimmed snapshot is not supported yet: its offsets and the survivors of "
+            "its trimmed events would not come back"
+        )
     frames = list(_frames_of(snap, the_codec))  # encoded first: a refused record writes nothing
     fd, _ = _write_new_file(name, encode_header(the_codec.name), frames)
     os.close(fd)

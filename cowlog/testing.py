@@ -212,7 +212,7 @@ BAD_TIMESTAMPS: tuple[object, ...] = (
 #: Keys that are not hashable.
 UNHASHABLE_KEYS: tuple[Callable[[], object], ...] = (list, dict, set, bytearray, lambda: ([],))
 #: Offsets ``replay(since)`` must refuse.
-BAD_SINCE: tuple[object, ...] = (-1, -(2**70), 1.0, "1", None)
+BAD_SINCE: tuple[object, ...] = (-1, -(2**70), 1.0, "1", True)
 
 _keys = st.one_of(
     st.sampled_from(["a", "b", "c", "d"]),
@@ -629,6 +629,7 @@ def log_state_machine(
     concurrency: bool = True,
     max_events: int = 3000,
     write_timeout: float = 10.0,
+    retain: int | None = None,
 ) -> type[RuleBasedStateMachine]:
     """Return a Hypothesis state machine that checks a log made by *factory* against a list model.
 
@@ -647,6 +648,15 @@ def log_state_machine(
     each refused write, the next write runs in a thread and must finish within *write_timeout*
     seconds (a lock left held fails the test instead of hanging it).
 
+    Retention: if the log has ``first_offset`` (and ``trim``), the machine also trims at random
+    offsets and checks that offsets stay stable, that replay, ``len``, indexing and slicing cover
+    the retained events from ``first_offset`` on, that ``replay(since)`` below it raises a
+    `LookupError` carrying ``first_offset`` (cowlog's `TrimmedError`), that shortlog and
+    ``latest`` stay those of every event ever ingested, and that held snapshots never change.
+    Pass *retain* when the factory sets ``max_events``: the machine then also checks that at least
+    that many of the newest events are kept. (The concurrency rule runs only before a first trim:
+    its checker needs the whole log.)
+
     >>> from cowlog import EventLog
     >>> TestEventLog = log_state_machine(EventLog).TestCase
     """
@@ -660,7 +670,9 @@ def log_state_machine(
         def __init__(self) -> None:
             super().__init__()
             self.log = factory()
-            self.model: list[Triple] = []
+            self.model: list[Triple] = []  # every event ever ingested, trimmed or not
+            self.first = 0  # the log's first retained offset (0 for a log without retention)
+            self.trimmed = 0  # the greatest offset the machine itself trimmed before
 
         # -- helpers ------------------------------------------------------------------------------
 
@@ -668,7 +680,7 @@ def log_state_machine(
             self, call: Callable[[], object], what: str, *kinds: type[BaseException]
         ) -> BaseException:
             """Call *call*, which must raise one of *kinds*; the log must not change."""
-            before = len(self.model)
+            before = len(self.model) - self.first
             try:
                 call()
             except kinds as exc:
@@ -679,7 +691,9 @@ def log_state_machine(
                 )
             if len(self.log) != before:
                 _fail(f"{what} was refused but changed len(log) from {before} to {len(self.log)}")
-            _assert_events(self.log.replay(), self.model, f"replay after refusing {what}")
+            _assert_events(
+                self.log.replay(), self.model[self.first :], f"replay after refusing {what}"
+            )
             return error
 
         def _next_write_works(self, what: str) -> None:
@@ -698,6 +712,16 @@ def log_state_machine(
                 _fail(f"the write after {what} raised (see the thread's traceback)")
             self.model.append((0, "a", value))
 
+        def _refuses_trimmed(self, reader: Any, since: int, first: int, what: str) -> None:
+            """``replay(since)`` below the first retained offset raises an error carrying it."""
+            try:
+                list(reader.replay(since))
+            except LookupError as exc:
+                if getattr(exc, "first_offset", None) != first:
+                    _fail(f"{what}: replay({since}) raised {exc!r} without first_offset={first}")
+            else:
+                _fail(f"{what}: replay({since}) below the first retained offset {first} passed")
+
         # -- writers ------------------------------------------------------------------------------
 
         @precondition(lambda self: len(self.model) < max_events)
@@ -709,7 +733,9 @@ def log_state_machine(
                 offset = self.log.ingest(key, value, timestamp)
             if type(offset) is not int or offset != len(self.model):
                 _fail(f"ingest returned {offset!r}, expected the offset {len(self.model)}")
-            stored = self.log.snapshot()[offset]
+            stored = next(iter(self.log.snapshot().replay(offset)), None)
+            if stored is None:
+                _fail(f"no record at the offset {offset} ingest returned")
             expected_ts = stored[0] if timestamp is None else operator.index(timestamp)
             if timestamp is None and type(expected_ts) is not int:
                 _fail(f"ingest with timestamp=None stored {expected_ts!r}, not an int")
@@ -848,27 +874,54 @@ def log_state_machine(
             key = make_key()
             self._unchanged(lambda: reader.latest(key), f"latest({key!r})", TypeError)
 
+        # -- retention (logs that have trim) --------------------------------------------------
+
+        @precondition(lambda self: hasattr(self.log, "trim"))
+        @rule(data=st.data())
+        def trim(self, data: st.DataObject) -> None:
+            before = data.draw(st.integers(0, len(self.model)), label="before")
+            dropped = self.log.trim(before)  # type: ignore[attr-defined]
+            expected = max(0, before - self.first)
+            if dropped != expected:
+                _fail(f"trim(before={before}) returned {dropped}, expected {expected}")
+            self.trimmed = max(self.trimmed, before)
+
+        @precondition(lambda self: hasattr(self.log, "trim"))
+        @rule(before=st.sampled_from([-1, 1.0, "1", None, True, "beyond"]))
+        def refuse_bad_trim(self, before: Any) -> None:
+            if before == "beyond":
+                before = len(self.model) + 1
+            self._unchanged(
+                lambda: self.log.trim(before),  # type: ignore[attr-defined]
+                f"trim(before={before!r})",
+                TypeError,
+                ValueError,
+            )
+
         # -- snapshots and iterators, kept and re-checked later -----------------------------------
 
         @rule(target=snapshots)
-        def take_snapshot(self) -> tuple[SnapshotLike, list[Triple]]:
-            return self.log.snapshot(), list(self.model)
+        def take_snapshot(self) -> tuple[SnapshotLike, list[Triple], int]:
+            return self.log.snapshot(), list(self.model), self.first
 
         @rule(kept=snapshots, data=st.data())
         def snapshot_is_unchanged(
-            self, kept: tuple[SnapshotLike, list[Triple]], data: st.DataObject
+            self, kept: tuple[SnapshotLike, list[Triple], int], data: st.DataObject
         ) -> None:
-            snap, expected = kept
+            snap, everything, first = kept
+            expected = everything[first:]  # what it retained when it was taken, forever
             n = len(expected)
             if len(snap) != n:
                 _fail(f"a snapshot taken with {n} events now has len {len(snap)}")
             _assert_events(iter(snap), expected, f"iter() of a snapshot of {n} events")
             _assert_events(snap.replay(), expected, f"replay() of a snapshot of {n} events")
-            offsets = {0, n, n + 1, n + 7, data.draw(st.integers(0, n), label="since")}
-            for since in sorted(offsets):
-                _assert_events(snap.replay(since), expected[since:], f"replay({since}) of {n}")
-            _assert_events(snap.shortlog(), reference_shortlog(expected), f"shortlog of {n}")
-            survivors = _survivors(expected)
+            ends = {first, first + n, first + n + 1, first + n + 7}
+            for since in sorted(ends | {data.draw(st.integers(first, first + n), label="since")}):
+                _assert_events(snap.replay(since), everything[since:], f"replay({since}) of {n}")
+            if first:
+                self._refuses_trimmed(snap, first - 1, first, "a snapshot")
+            _assert_events(snap.shortlog(), reference_shortlog(everything), f"shortlog of {n}")
+            survivors = _survivors(everything)
             for key, event in survivors.items():
                 _assert_event(snap.latest(key), event, f"latest({key!r}) of a snapshot of {n}")
             _assert_event(snap.latest(_NeverSeen()), None, "latest() of an absent key")
@@ -898,12 +951,12 @@ def log_state_machine(
         ) -> tuple[str, Iterator[Any], list[Triple]]:
             """An iterator shows the log as of the call, however late it is read."""
             n = len(self.model)
-            since = data.draw(st.integers(0, n + 1), label="since")
+            since = data.draw(st.integers(self.first, n + 1), label="since")
             made: dict[str, Callable[[], tuple[Iterator[Any], list[Triple]]]] = {
-                "replay": lambda: (self.log.replay(), self.model[:]),
+                "replay": lambda: (self.log.replay(), self.model[self.first :]),
                 "replay(since)": lambda: (self.log.replay(since), self.model[since:]),
                 "shortlog": lambda: (self.log.shortlog(), reference_shortlog(self.model)),
-                "snapshot": lambda: (iter(self.log.snapshot()), self.model[:]),
+                "snapshot": lambda: (iter(self.log.snapshot()), self.model[self.first :]),
                 "snap.shortlog": lambda: (
                     self.log.snapshot().shortlog(),
                     reference_shortlog(self.model),
@@ -926,8 +979,8 @@ def log_state_machine(
         # -- threads ------------------------------------------------------------------------------
 
         if concurrency:
-
-            @precondition(lambda self: len(self.model) < max_events)
+            # check_history needs the whole log: threads run only while nothing was trimmed
+            @precondition(lambda self: len(self.model) < max_events and self.first == 0)
             @rule(
                 writers=st.integers(2, 4),
                 readers=st.integers(1, 2),
@@ -952,10 +1005,20 @@ def log_state_machine(
 
         @invariant()
         def log_equals_model(self) -> None:
-            n = len(self.model)
+            first = getattr(self.log, "first_offset", 0)
+            if not self.first <= first <= len(self.model):
+                _fail(f"first_offset went from {self.first} to {first} ({len(self.model)} events)")
+            if retain is not None and first > max(self.trimmed, len(self.model) - retain):
+                _fail(f"first_offset {first} keeps fewer than max_events={retain} events")
+            if first < self.trimmed:
+                _fail(f"first_offset {first} is below the offset {self.trimmed} trimmed before")
+            self.first = first
+            n = len(self.model) - first
             if len(self.log) != n:
                 _fail(f"len(log) is {len(self.log)}, expected {n}")
-            _assert_events(self.log.replay(), self.model, "replay()")
+            _assert_events(self.log.replay(), self.model[first:], "replay()")
+            if first:
+                self._refuses_trimmed(self.log, first - 1, first, "the log")
             _assert_events(self.log.shortlog(), reference_shortlog(self.model), "shortlog()")
             for key, event in _survivors(self.model).items():
                 _assert_event(self.log.latest(key), event, f"latest({key!r})")

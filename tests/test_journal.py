@@ -312,7 +312,7 @@ def test_an_intact_frame_that_does_not_decode_is_reported(path: Path) -> None:
         assert records(log) == [(1, "a", 1)]
     with path.open("ab") as f:
         f.write(encode_frame(b'{"a": 1, "b": 2, "c": 3}'))  # three fields, but not an event
-    with pytest.raises(JournalCorruptError, match="not events"):
+    with pytest.raises(JournalCorruptError, match="does not decode"):
         journal.open(path)
 
 
@@ -770,3 +770,44 @@ def test_a_log_dropped_without_close_frees_its_file_and_lock(path: Path) -> None
         if thread.name.startswith("cowlog journal"):
             thread.join(10)
     assert not [t for t in threading.enumerate() if t.name.startswith("cowlog journal")]
+
+
+# -- retention ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_trim_is_journaled_and_recovered_where_it_was_made(path: Path, policy: str) -> None:
+    log = journal.open(path, fsync=policy)
+    log.ingest_many([(f"k{i % 3}", i, i) for i in range(3000)])
+    log.ingest("lone", "survivor", 5)
+    assert log.trim(before=2500) == 2500
+    assert log.trim(before=10) == 0  # already gone: nothing written
+    log.ingest_many([("k0", "after", 9000)])
+    expected = (list(log.replay()), list(log.shortlog()), log.first_offset, len(log))
+    with pytest.raises(ValueError, match="next_offset"):
+        log.trim(before=10**6)
+    with pytest.raises(NotImplementedError, match="trimmed"):
+        log.compact()
+    with pytest.raises(ValueError, match="trimmed"):
+        journal.dump(log, path.parent / "snap")
+    log.close()
+    with journal.open(path) as again:
+        assert (list(again.replay()), list(again.shortlog()), again.first_offset, len(again)) == (
+            expected
+        )
+        assert again.latest("lone") == (5, "lone", "survivor")
+    on_file = journal.read(path).to_log()
+    assert list(on_file.shortlog()) == expected[1] and on_file.first_offset == 2500
+
+
+def test_the_cli_replays_a_trimmed_journal_from_its_first_offset(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cowlog.cli.main import main
+
+    with journal.open(path) as log:
+        log.ingest_many([("a", i, i) for i in range(5)])
+        log.trim(before=3)
+    assert main(["replay", "--format", "jsonl", str(path)]) == 0
+    offsets = [json.loads(line)["offset"] for line in capsys.readouterr().out.splitlines()]
+    assert offsets == [3, 4]

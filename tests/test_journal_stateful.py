@@ -29,9 +29,10 @@ class CheckedJournaledLog(journal.JournaledLog[Any, Any]):
 
     def _check(self) -> None:
         super()._check()
-        on_file = journal.read(self.recovery.path).items
-        in_memory = [(key, value, timestamp) for timestamp, key, value in self.replay()]
-        assert on_file == in_memory, "the journal differs from the log"
+        on_file = journal.read(self.recovery.path).to_log()
+        assert list(on_file.replay()) == list(self.replay()), "the journal differs from the log"
+        assert list(on_file.shortlog()) == list(self.shortlog())
+        assert on_file.first_offset == self.first_offset
 
 
 def _fresh() -> CheckedJournaledLog:

@@ -288,7 +288,8 @@ def test_records_are_exact_tuples_the_gc_can_untrack() -> None:
         log.ingest("a", i, i)
     gc.collect()  # untracks the records...
     gc.collect()  # ...then the chunk made of them
-    _, chunks, tail = log._version
+    _, sealed, tail = log._version
+    chunks = sealed.chunks
     assert type(chunks[0][0]) is tuple and not gc.is_tracked(chunks[0][0])
     assert not gc.is_tracked(chunks[0])
     assert type(tail[0]) is tuple

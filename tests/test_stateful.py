@@ -74,6 +74,11 @@ TestEventLogMachineWithThreads = pytest.mark.timeout(600)(TestEventLogMachineWit
 
 TestSeedShimMachine = log_state_machine(SeedShimAdapter, concurrency=False).TestCase
 
+#: Retention: max_events drops whole chunks as the log grows, and the machine trims at random too.
+TestRetainedLogMachine = log_state_machine(
+    lambda: EventLog(max_events=10), concurrency=False, retain=10
+).TestCase
+
 TestSeedShimMachineWithThreads = log_state_machine(SeedShimAdapter).TestCase
 TestSeedShimMachineWithThreads.settings = _threads
 TestSeedShimMachineWithThreads = pytest.mark.timeout(600)(TestSeedShimMachineWithThreads)

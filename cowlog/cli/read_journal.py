@@ -16,7 +16,6 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from .._log import EventLog
 from .sources import SourceError
 
 __all__ = ["is_journal", "run"]
@@ -39,15 +38,14 @@ def run(args: argparse.Namespace) -> int:
         reading = read(args.file)
     except (JournalFormatError, ValueError, OSError) as exc:
         raise SourceError(args.file, None, str(exc).removeprefix(f"{args.file}: ")) from None
-    log: EventLog[Any, Any] = EventLog()
-    log.ingest_many(reading.items)
-    snap = log.snapshot()
+    snap = reading.to_log().snapshot()
     if args.command == "shortlog":
         survivors = list(snap.shortlog())
         offsets = _offsets(snap, survivors)
         rows: Iterable[tuple[int, Any]] = zip(offsets, survivors, strict=True)
     else:
-        rows = enumerate(snap.replay(args.since), start=min(args.since, len(snap)))
+        since = min(max(args.since, snap.first_offset), snap.first_offset + len(snap))
+        rows = enumerate(snap.replay(since), start=since)
     table = (args.format or ("table" if sys.stdout.isatty() else "jsonl")) == "table"
     out = sys.stdout
     if table:

@@ -1,0 +1,195 @@
+"""Issue 15: retention. Stable offsets, a complete shortlog, snapshots that never change."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+import pytest
+
+from cowlog import EventLog, TrimmedError
+from cowlog._state import CHUNK
+from cowlog.testing import reference_shortlog
+
+
+def _items(n: int, keys: int, seed: int = 0, start: int = 0) -> list[tuple[str, int, int]]:
+    rng = random.Random(seed)
+    return [(f"k{rng.randrange(keys)}", i, rng.randrange(n)) for i in range(start, start + n)]
+
+
+def test_max_events_keeps_the_newest_and_a_complete_shortlog() -> None:
+    log: EventLog[str, int] = EventLog(max_events=3000)
+    everything: list[tuple[int, str, int]] = []
+    for key, value, timestamp in _items(20_000, keys=50):
+        log.ingest(key, value, timestamp)
+        everything.append((timestamp, key, value))
+    first = log.first_offset
+    assert first > 0 and first % CHUNK == 0  # whole chunks only
+    assert log.next_offset == 20_000 and len(log) == 20_000 - first >= 3000
+    assert list(log.replay()) == everything[first:]
+    assert list(log.shortlog()) == reference_shortlog(everything)
+    for record in reference_shortlog(everything):
+        assert log.latest(record[1]) == record
+    log._check()
+
+
+def test_batches_with_max_events_also_trim() -> None:
+    log: EventLog[str, int] = EventLog(max_events=100)
+    items = _items(10_000, keys=7, seed=3)
+    for start in range(0, len(items), 333):
+        log.ingest_many(items[start : start + 333])
+    everything = [(t, k, v) for k, v, t in items]
+    assert len(log) >= 100 and log.first_offset > 0
+    assert list(log.replay()) == everything[log.first_offset :]
+    assert list(log.shortlog()) == reference_shortlog(everything)
+    log._check()
+
+
+def test_offsets_are_stable_and_indexes_are_positions_from_first_offset() -> None:
+    log: EventLog[str, int] = EventLog()
+    log.ingest_many([("k", i, i) for i in range(5000)])
+    assert log.trim(before=2100) == 2100
+    assert log.ingest("k", 5000, 5000) == 5000  # never reused
+    snap = log.snapshot()
+    assert (snap.first_offset, snap.next_offset, len(snap)) == (2100, 5001, 2901)
+    assert snap[0] == (2100, "k", 2100) and snap[-1] == (5000, "k", 5000)
+    assert snap[0] is next(snap.replay(snap.first_offset))
+    assert [v for _, _, v in snap[1:3]] == [2101, 2102]
+    assert list(log.replay(4999)) == [(4999, "k", 4999), (5000, "k", 5000)]
+    with pytest.raises(IndexError):
+        snap[2901]
+    log._check()
+
+
+def test_replay_below_the_first_offset_raises_an_error_carrying_it() -> None:
+    log: EventLog[str, int] = EventLog()
+    log.ingest_many([("k", i, i) for i in range(10)])
+    log.trim(before=4)
+    with pytest.raises(TrimmedError) as caught:
+        log.replay(3)
+    assert caught.value.first_offset == 4 and caught.value.since == 3
+    assert isinstance(caught.value, LookupError) and "trimmed" in str(caught.value)
+    assert [v for _, _, v in log.replay(caught.value.first_offset)] == list(range(4, 10))
+    assert [v for _, _, v in log.replay()] == list(range(4, 10))  # no argument: the oldest kept
+
+
+def test_trim_returns_what_it_dropped_and_refuses_bad_input() -> None:
+    log: EventLog[str, int] = EventLog()
+    log.ingest_many([("k", i, i) for i in range(10)])
+    assert log.trim(before=3) == 3
+    assert log.trim(before=2) == 0  # already gone: nothing more
+    assert log.trim(before=10) == 7 and len(log) == 0 and log.latest("k") == (9, "k", 9)
+    for bad, error in ((-1, ValueError), (11, ValueError), (1.5, TypeError), ("3", TypeError)):
+        with pytest.raises(error, match="before"):
+            log.trim(before=bad)  # type: ignore[arg-type]
+    assert log.first_offset == 10 and log.next_offset == 10
+    log._check()
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"), [(0, ValueError), (-5, ValueError), ("10", TypeError), (1.5, TypeError),
+                       (True, TypeError)]
+)  # fmt: skip
+def test_bad_max_events_is_refused(bad: Any, error: type) -> None:
+    with pytest.raises(error, match="max_events"):
+        EventLog(max_events=bad)
+
+
+def test_held_snapshots_are_unchanged_across_trims() -> None:
+    log: EventLog[str, int] = EventLog(max_events=10)
+    items = _items(3 * CHUNK, keys=20, seed=5)
+    log.ingest_many(items[: 2 * CHUNK])
+    held = log.snapshot()
+    before = (list(held), list(held.shortlog()), held.first_offset, len(held))
+    log.ingest_many(items[2 * CHUNK :])
+    for i in range(3 * CHUNK):
+        log.ingest("x", i, i)
+    log.trim(before=log.next_offset - 1)
+    assert log.first_offset > 2 * CHUNK
+    assert (list(held), list(held.shortlog()), held.first_offset, len(held)) == before
+    for record in held.shortlog():
+        assert held.latest(record[1]) == record
+    log._check()
+
+
+def test_the_index_is_compacted_to_one_entry_per_key() -> None:
+    """Per-key bookkeeping for trimmed offsets is released: memory is O(keys), not O(events)."""
+    log: EventLog[str, int] = EventLog(max_events=CHUNK)
+    for i in range(50 * CHUNK):
+        log.ingest(f"k{i % 10}", i, i)  # every event becomes its key's survivor
+    entries = sum(len(history) for history in log._keys)
+    assert entries <= 2 * 10 + len(log)  # one timestamp and the retained survivors per key
+    assert len(log._version[1].chunks) <= 3 and len(log._version[1].kept) <= 10
+    log._check()
+
+
+def test_a_key_whose_hash_breaks_after_insertion_never_blocks_retention() -> None:
+    class Fickle:
+        broken = False
+
+        def __hash__(self) -> int:
+            if Fickle.broken:
+                raise RuntimeError("hash exploded")
+            return 7
+
+    log: EventLog[Any, int] = EventLog(max_events=10)
+    fickle = Fickle()
+    log.ingest(fickle, 0, 0)
+    Fickle.broken = True
+    for i in range(4 * CHUNK):
+        log.ingest("k", i, i)
+    assert log.first_offset > 0  # chunks were dropped all the same
+    assert next(iter(log.shortlog())) == (0, fickle, 0)  # and the fickle key's survivor kept
+    Fickle.broken = False
+    log._check()
+
+
+def test_a_follower_that_falls_behind_retention_gets_the_error() -> None:
+    log: EventLog[str, int] = EventLog()
+    log.ingest_many([("k", i, i) for i in range(10)])
+    follower = log.follow(since=2)
+    assert next(follower) == (2, "k", 2)
+    late = log.follow(since=1)
+    log.trim(before=5)
+    with pytest.raises(TrimmedError) as caught:
+        next(late)
+    assert caught.value.first_offset == 5
+    assert list(log.follow(timeout=0)) == [(i, "k", i) for i in range(5, 10)]
+
+
+def test_retention_under_concurrent_writers_and_readers() -> None:
+    """Writers and trimming readers at once: every snapshot's shortlog equals the reference over
+    everything a full log would hold, checked at the end; replay equals the retained suffix."""
+    log: EventLog[str, int] = EventLog(max_events=500)
+    done = threading.Event()
+    problems: list[str] = []
+
+    def read() -> None:
+        while not done.is_set():
+            snap = log.snapshot()
+            records = list(snap)
+            if len(records) != len(snap) or (records and records[-1] != snap[-1]):
+                problems.append("a snapshot's iteration disagrees with its length")
+
+    def write(w: int) -> None:
+        for i in range(6000):
+            log.ingest(f"w{w}k{i % 13}", (w, i), i)
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(3)]
+    for thread in readers + writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    done.set()
+    for thread in readers:
+        thread.join()
+    assert not problems
+    assert log.next_offset == 18_000 and log.first_offset > 0
+    by_key = {record[1]: record for record in log.shortlog()}
+    assert len(by_key) == 39
+    for w, key in ((w, f"w{w}k{j}") for w in range(3) for j in range(13)):
+        last = max(i for i in range(6000) if i % 13 == int(key.split("k")[1]))
+        assert by_key[key] == (last, key, (w, last))
+    log._check()
