@@ -811,3 +811,27 @@ def test_the_cli_replays_a_trimmed_journal_from_its_first_offset(
     assert main(["replay", "--format", "jsonl", str(path)]) == 0
     offsets = [json.loads(line)["offset"] for line in capsys.readouterr().out.splitlines()]
     assert offsets == [3, 4]
+
+
+def test_a_follower_of_an_always_log_sees_each_event_once_it_is_durable(path: Path) -> None:
+    log = journal.open(path, fsync="always")
+    seen: list[tuple[int, int]] = []  # (offset, bytes an fsync had covered when it was seen)
+    state = log._journal
+    assert state is not None
+
+    def follow() -> None:
+        for offset, _ in enumerate(log.follow(since=0)):
+            seen.append((offset, state.synced))
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    for i in range(20):
+        log.ingest("a", i, i)
+    log.close()  # ends the follower once it has read everything
+    follower.join(30)
+    assert not follower.is_alive()
+    assert [offset for offset, _ in seen] == list(range(20))
+    header = len(encode_header("json"))
+    ends = [header, *(start for start in frames_of(path)[1:]), path.stat().st_size]
+    for offset, synced in seen:  # one single-event frame each: frame `offset` ends at ends[+1]
+        assert synced >= ends[offset + 1]
