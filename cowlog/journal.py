@@ -419,6 +419,8 @@ _live: weakref.WeakSet[_Journal] = weakref.WeakSet()
 
 def _after_fork_in_child() -> None:
     for journal in list(_live):
+        # a thread of the parent may have held it at the fork: the child's copy would stay held
+        journal.fsync_lock = threading.Lock()
         journal.refusal = RuntimeError(
             f"journal {journal.path}: this process is a fork of the one that opened it "
             f"(pid {journal.pid}); a child cannot write through its parent's journal. "
@@ -775,7 +777,7 @@ class JournaledLog(EventLog[K, V]):
             raise _fresh(journal.refusal)
         if self._group:
             head = self._head
-            self._await_durable(head[0] if head is not None else len(self))
+            self._await_durable(head[0] if head is not None else self._version[0])
         with journal.fsync_lock:
             journal.fsync()
 
@@ -882,7 +884,7 @@ class JournaledLog(EventLog[K, V]):
             if not journal.forked and journal.failed is None:
                 if self._group:
                     head = self._head
-                    if head is not None and head[0] > len(self):
+                    if head is not None and head[0] > self._version[0]:
                         self._await_durable(head[0])
                 with journal.fsync_lock:
                     journal.fsync()

@@ -835,3 +835,18 @@ def test_a_follower_of_an_always_log_sees_each_event_once_it_is_durable(path: Pa
     ends = [header, *(start for start in frames_of(path)[1:]), path.stat().st_size]
     for offset, synced in seen:  # one single-event frame each: frame `offset` ends at ends[+1]
         assert synced >= ends[offset + 1]
+
+
+def test_the_cli_shortlog_of_a_trimmed_journal_keeps_survivors_and_offsets(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cowlog.cli.main import main
+
+    with journal.open(path) as log:
+        log.ingest_many([("old", "survivor", 1), ("a", 0, 2), ("a", 1, 3), ("b", 2, 1)])
+        log.trim(before=2)
+        expected = list(log.shortlog())
+    assert main(["shortlog", "--format", "jsonl", str(path)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["offset"], x["key"]) for x in lines] == [(0, "old"), (2, "a"), (3, "b")]
+    assert [(x["timestamp"], x["key"], x["value"]) for x in lines] == expected

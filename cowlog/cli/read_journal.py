@@ -40,9 +40,7 @@ def run(args: argparse.Namespace) -> int:
         raise SourceError(args.file, None, str(exc).removeprefix(f"{args.file}: ")) from None
     snap = reading.to_log().snapshot()
     if args.command == "shortlog":
-        survivors = list(snap.shortlog())
-        offsets = _offsets(snap, survivors)
-        rows: Iterable[tuple[int, Any]] = zip(offsets, survivors, strict=True)
+        rows: Iterable[tuple[int, Any]] = _shortlog_with_offsets(reading.items)
     else:
         since = min(max(args.since, snap.first_offset), snap.first_offset + len(snap))
         rows = enumerate(snap.replay(since), start=since)
@@ -66,18 +64,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _offsets(snap: Any, survivors: list[Any]) -> list[int]:
-    """The offsets of the shortlog's records, which are in log order: one pass over the replay."""
-    wanted = iter(survivors)
-    target = next(wanted, None)
-    offsets = []
-    for offset, record in enumerate(snap.replay()):
-        if record is target:
-            offsets.append(offset)
-            target = next(wanted, None)
-            if target is None:
-                break
-    return offsets
+def _shortlog_with_offsets(items: list[Any]) -> list[tuple[int, Any]]:
+    """The shortlog as ``(offset, record)``, by the rule applied to every event in the file.
+
+    A trim keeps each key's survivor, so this is the owner's shortlog, with the offsets that
+    records of trimmed events no longer show in a replay. O(n).
+    """
+    best: dict[Any, tuple[int, int]] = {}
+    for offset, (key, _, timestamp) in enumerate(items):
+        found = best.get(key)
+        if found is None or timestamp >= found[0]:  # ties go to the later arrival
+            best[key] = (timestamp, offset)
+    offsets = sorted(offset for _, offset in best.values())
+    return [(offset, (items[offset][2], items[offset][0], items[offset][1])) for offset in offsets]
 
 
 def _text(item: Any) -> str:
