@@ -850,3 +850,30 @@ def test_the_cli_shortlog_of_a_trimmed_journal_keeps_survivors_and_offsets(
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(x["offset"], x["key"]) for x in lines] == [(0, "old"), (2, "a"), (3, "b")]
     assert [(x["timestamp"], x["key"], x["value"]) for x in lines] == expected
+
+
+def test_a_failed_fsync_in_the_interval_thread_refuses_later_writes(path: Path) -> None:
+    """The flush thread's fsync fails for real (the descriptor pointed at a pipe): acknowledged
+    events stay in the log, and every later write is refused until the journal is reopened."""
+    log = journal.open(path, fsync="interval", interval=0.01)
+    log.ingest("a", 1, 1)
+    state = log._journal
+    assert state is not None
+    read_end, write_end = os.pipe()
+    saved = os.dup(state.fd)
+    os.dup2(write_end, state.fd)
+    try:
+        log.ingest("b", 2, 2)  # reaches the pipe; the thread's next fsync fails
+        for _ in range(1000):
+            if state.failed is not None:
+                break
+            time.sleep(0.01)
+        assert isinstance(state.failed, JournalWriteError)
+        with pytest.raises(JournalWriteError, match="fsync failed"):
+            log.ingest("c", 3, 3)
+        assert records(log) == [(1, "a", 1), (2, "b", 2)]
+    finally:
+        os.dup2(saved, state.fd)
+        for fd in (saved, read_end, write_end):
+            os.close(fd)
+    log.close()
