@@ -671,7 +671,7 @@ class JournaledLog(EventLog[K, V]):
             if set(map(type, flat)) <= journal.plain:  # nothing to decode to check it
                 return codec.encode(flat)
             return codec.check_round_trip(flat, "a record")
-        except TypeError:
+        except Exception:  # TypeError, or a library's own error: find the item, say what it is
             pass
         for index, (ts, key, value) in enumerate(records):  # say which item, and what of it
             where = "" if len(records) == 1 else f"items[{index}] "

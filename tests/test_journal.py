@@ -877,3 +877,14 @@ def test_a_failed_fsync_in_the_interval_thread_refuses_later_writes(path: Path) 
         for fd in (saved, read_end, write_end):
             os.close(fd)
     log.close()
+
+
+@pytest.mark.parametrize("codec", ["json", "msgpack"])
+def test_a_string_that_cannot_be_utf8_is_refused_in_a_batch_too(path: Path, codec: str) -> None:
+    pytest.importorskip("msgspec") if codec == "msgpack" else None
+    with journal.open(path, codec=codec) as log:
+        with pytest.raises(TypeError, match=rf"items\[1\] value .*'{codec}' codec"):
+            log.ingest_many([("a", "fine", 1), ("a", "\udcff", 2)])
+        with pytest.raises(TypeError, match=f"'{codec}' codec"):
+            log.ingest("\udcff", 1, 1)
+        assert len(log) == 0
