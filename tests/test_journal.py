@@ -888,3 +888,13 @@ def test_a_string_that_cannot_be_utf8_is_refused_in_a_batch_too(path: Path, code
         with pytest.raises(TypeError, match=f"'{codec}' codec"):
             log.ingest("\udcff", 1, 1)
         assert len(log) == 0
+
+
+def test_import_cowlog_imports_neither_the_journal_nor_its_libraries() -> None:
+    code = (
+        "import sys, cowlog; log = cowlog.EventLog(); log.ingest('a', 1, 1); "
+        "print(sorted(m for m in ('cowlog.journal', 'cowlog._codec', 'orjson', 'msgspec') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
