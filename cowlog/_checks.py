@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from operator import index as _index
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 __all__ = [
     "LogClosedError",
@@ -20,8 +20,14 @@ __all__ = [
     "raise_if_unhashable",
 ]
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
+if TYPE_CHECKING:  # defaults (PEP 696): a bare ``EventLog()`` is ``EventLog[Hashable, Any]``
+    from typing_extensions import TypeVar as _TypeVarWithDefault
+
+    K = _TypeVarWithDefault("K", bound=Hashable, default=Hashable)
+    V = _TypeVarWithDefault("V", default=Any)
+else:  # at run time, no dependency: defaults matter only to type checkers
+    K = TypeVar("K", bound=Hashable)
+    V = TypeVar("V")
 
 Record = tuple[int, K, V]
 """What the log stores and every read hands out: the exact tuple ``(timestamp, key, value)``.

@@ -9,19 +9,17 @@ lock and never mutate anything. Every read hands out the stored records themselv
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from operator import index as _index
 from operator import itemgetter
-from typing import TypeVar, overload
+from typing import overload
 
-from ._checks import AnyRecord, Record, TrimmedError, check_offset, raise_if_unhashable
+from ._checks import AnyRecord, K, Record, TrimmedError, V, check_offset, raise_if_unhashable
 from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, Version, record_at, survivor_offset
 
 __all__ = ["Snapshot"]
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
 
 _first_offset = itemgetter(1)
 

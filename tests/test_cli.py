@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -513,3 +514,417 @@ def test_bench_calls_the_benchmark_runner_with_its_options(
 def test_main_module_only_calls_main() -> None:
     source = (Path(cowlog.__file__).parent / "__main__.py").read_text()
     assert "main()" in source and "import" in source
+
+
+# -- hostile input and output (issue 13) ---------------------------------------------------------
+
+# Characters that must never reach a terminal raw: ESC (starts a terminal escape), BEL, CR (moves
+# back over what was written), DEL, CSI (a C1 control that starts an escape on its own), a bidi
+# override (reorders the rest of the line), the line separator, and a lone surrogate.
+COMMAND = [sys.executable, "-m", "cowlog"]
+HOSTILE = "\x1b\x07\r\x7f\x9b\u202e\u2028\ud800"
+
+
+def hostile_jsonl(tmp_path: Path) -> tuple[Path, str]:
+    """A JSON-lines file whose keys and messages hold every HOSTILE character (as JSON escapes:
+    a lone surrogate can only arrive that way; raw bytes that are not UTF-8 are refused)."""
+    lines = [
+        json.dumps({"key": f"k{ch}", "ts": i, "message": f"m{ch}[31mred"})
+        for i, ch in enumerate(HOSTILE)
+    ]
+    path = tmp_path / "hostile.jsonl"
+    text = "\n".join(lines) + "\n"
+    path.write_text(text, encoding="ascii")
+    return path, text
+
+
+def test_table_shows_controls_escapes_and_surrogates_escaped_never_raw(tmp_path: Path) -> None:
+    path, _ = hostile_jsonl(tmp_path)
+    for command in ("shortlog", "replay"):
+        done = subprocess.run(
+            [sys.executable, "-m", "cowlog", command, str(path), "--format", "table"],
+            capture_output=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        out = done.stdout.decode("utf-8")  # strictly: no surrogate can have been written
+        assert not set(HOSTILE) & set(out), [ch for ch in HOSTILE if ch in out]
+        for shown in ("k\\x1b", "m\\x1b[31mred", "k\\x07", "k\\r", "k\\x7f", "k\\x9b"):
+            assert shown in out
+        for shown in ("k\\u202e", "k\\u2028", "k\\ud800", "m\\ud800[31mred"):
+            assert shown in out
+
+
+def test_jsonl_output_keeps_hostile_records_exactly_as_read(tmp_path: Path) -> None:
+    path, text = hostile_jsonl(tmp_path)
+    done = cowlog_process("replay", path, "--format", "jsonl")
+    assert (done.returncode, done.stdout, done.stderr) == (0, text, "")
+
+
+def test_csv_with_controls_prints_them_intact_in_jsonl_and_escaped_in_a_table(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text('k,ts,msg\na,1,"x\x1b[2Jy\x9bz"\n', encoding="utf-8", newline="")
+    done = cowlog_process("shortlog", path, "--key", "k")
+    assert json.loads(done.stdout) == {"k": "a", "ts": "1", "msg": "x\x1b[2Jy\x9bz"}
+    table = cowlog_process("shortlog", path, "--key", "k", "--format", "table")
+    assert "x\\x1b[2Jy\\x9bz" in table.stdout and "\x1b" not in table.stdout
+
+
+def test_unencodable_characters_in_a_table_on_an_ascii_stdout_are_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"key": "café", "ts": 1, "message": "naïve ☃"}\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "cowlog", "shortlog", str(path), "--format", "table"],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode("ascii")  # strictly ASCII
+    assert "caf\\xe9" in out and "na\\xefve \\u2603" in out
+
+
+def test_csv_bytes_that_are_not_utf8_are_bad_input_exit_2(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"k,ts\na,1\n\xff\xfe,2\n")
+    status, out, err = cowlog_main("shortlog", path, "--key", "k", "--format", "jsonl")
+    assert (status, out, err) == (2, "", f"{path}:3: not valid UTF-8\n")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("output", ["jsonl", "table"])
+def test_full_disk_is_one_line_and_exit_1(output: str) -> None:
+    for command in ("shortlog", "replay"):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [*COMMAND, command, str(DATA / "HDFS_2k.jsonl"), "--format", output],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+            )
+        assert done.returncode == 1, done.stderr
+        assert done.stderr == "cowlog: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize("output", ["jsonl", "table"])
+def test_closed_pipe_ends_quietly_with_exit_1(output: str) -> None:
+    """Like `| head -1`: the reader takes one line and goes away; the command stops quietly."""
+    process = subprocess.Popen(
+        [*COMMAND, "replay", str(DATA / "HDFS_2k.jsonl"), "--format", output],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert err == ""
+
+
+def test_bench_refuses_an_unwritable_json_path_before_running(
+    cowlog_main: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import cowlog.cli.bench
+
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(cowlog.cli.bench, "run", lambda **options: calls.append(options) or 0)
+    for path, reason in [
+        (tmp_path / "missing" / "x.json", "No such file or directory"),
+        (tmp_path, "Is a directory"),
+    ]:
+        status, out, err = cowlog_main("bench", "--json", path)
+        assert (status, out, err) == (2, "", f"cowlog: --json {path}: {reason}\n")
+    assert calls == []
+    fresh = tmp_path / "figures.json"
+    assert cowlog_main("bench", "--quick", "--json", fresh)[0] == 0
+    assert calls == [{"quick": True, "json_path": str(fresh)}]
+    assert not fresh.exists()  # the check leaves nothing behind for the run to find
+
+
+def _wide_table() -> Any:
+    from rich.table import Table
+
+    table = Table(title="nine wide columns")
+    for i in range(9):
+        table.add_column(f"column {i}", justify="right")
+    table.add_row(*[f"{i * 123_456_789:,}" for i in range(9)])
+    return table
+
+
+def test_bench_tables_redirected_are_printed_whole_at_their_natural_width() -> None:
+    import io
+
+    from cowlog.cli.render import whole_tables_console
+
+    out = io.StringIO()
+    console = whole_tables_console(file=out)  # not a terminal: rich would assume 80 columns
+    assert console.width == 80
+    console.print(_wide_table())
+    text = out.getvalue()
+    assert "…" not in text
+    assert max(map(len, text.splitlines())) > 80
+    for i in range(9):
+        assert f"{i * 123_456_789:,}" in text and f"column {i}" in text
+
+
+def test_bench_tables_on_a_narrow_terminal_wrap_their_cells_and_cut_nothing() -> None:
+    import io
+
+    from cowlog.cli.render import whole_tables_console
+
+    out = io.StringIO()
+    console = whole_tables_console(file=out, force_terminal=True, width=60, color_system=None)
+    console.print(_wide_table())
+    lines = out.getvalue().splitlines()
+    assert max(map(len, lines)) <= 60
+    assert "…" not in out.getvalue()
+    digits = sorted(ch for line in lines for ch in line if ch.isdigit())
+    numbers = "".join(f"{i * 123_456_789}" for i in range(9)) + "012345678"  # cells, headers
+    assert digits == sorted(numbers)  # every digit of every cell is there, folded over lines
+
+
+@pytest.mark.parametrize("command", ["shortlog", "replay"])
+def test_help_wraps_to_the_terminal_and_stands_on_its_own(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    texts = {}
+    for columns in (60, 140):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        assert main([command, "--help"]) == 0
+        texts[columns] = capsys.readouterr().out
+    assert max(map(len, texts[60].splitlines())) <= 60
+    assert max(map(len, texts[140].splitlines())) > 100  # not hard-wrapped at 80
+    text = " ".join(texts[140].split())
+    assert "docs/cli.md" not in text
+    for needed in (
+        "--input-format csv",
+        "epoch milliseconds",
+        "ISO 8601",
+        "--skip-bad",
+        "Exit status: 0 success; 2 bad input or arguments",
+        "--time-unit",
+        "shown escaped",
+        "cowlog " + command,
+    ):
+        assert needed in text, needed
+
+
+def test_top_level_help_lists_the_commands_and_exit_statuses(cowlog_main: Run) -> None:
+    status, out, _ = cowlog_main("--help")
+    text = " ".join(out.split())
+    assert status == 0
+    for needed in ("shortlog", "replay", "demo", "bench", "Exit status: 0 success, 2 bad input"):
+        assert needed in text
+
+
+def table_times(out: str) -> list[str]:
+    """The time column of a table: the text between the line number and the type."""
+    rows = [line for line in out.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+    return [" ".join(row.split()[2:-2]) for row in rows]
+
+
+def test_time_column_is_utc_when_the_unit_is_given_and_raw_otherwise(cowlog_main: Run) -> None:
+    path = DATA / "HDFS_2k.jsonl"  # integer times in epoch ms
+    survivors = shortlog_by_rule(jsonl_records(path))
+    args = ("shortlog", path, "--format", "table")
+    status, raw, _ = cowlog_main(*args)
+    assert status == 0 and " time " in raw.splitlines()[1]
+    assert [int(row.split()[2]) for row in raw.splitlines() if row.split()[:1]
+            and row.split()[0].isdigit()] == [ts for ts, _, _ in survivors]  # fmt: skip
+    status, dated, _ = cowlog_main(*args, "--time-unit", "ms")
+    assert status == 0 and "time (UTC)" in dated
+    expected = [
+        datetime.fromtimestamp(ts / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+        for ts, _, _ in survivors
+    ]
+    assert [line.split()[2] + " " + line.split()[3] for line in dated.splitlines()
+            if line.split()[:1] and line.split()[0].isdigit()] == expected  # fmt: skip
+
+
+def test_time_column_is_utc_when_every_time_was_read_from_a_date(cowlog_main: Run) -> None:
+    path = DATA / "HDFS_2k.log_structured.csv"
+    args = ("shortlog", path, "--key", "EventId", "--time", "Date+Time")
+    status, out, _ = cowlog_main(*args, "--time-format", "%y%m%d %H%M%S", "--format", "table")
+    assert status == 0 and "time (UTC)" in out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1]
+            and line.split()[0].isdigit()]  # fmt: skip
+    assert rows and all(row[2].startswith("2008-11-") and row[3].endswith(".000") for row in rows)
+    status, out, _ = cowlog_main(*args, "--time-format", "%y%m%d %H%M%S", "--format", "table",
+                                 "--time-unit", "raw")  # fmt: skip
+    assert status == 0 and "time (UTC)" not in out
+    status, out, _ = cowlog_main(*args[:3], "EventId", "--time", "LineId", "--format", "table")
+    assert status == 0 and "time (UTC)" not in out  # line ids: no unit
+
+
+def test_csv_on_stdin_without_input_format_says_what_to_do() -> None:
+    text = (DATA / "Apache_2k.log_structured.csv").read_text(encoding="utf-8")
+    done = cowlog_process("shortlog", "-", "--key", "EventId", "--skip-bad", stdin=text)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("<stdin>:1: not valid JSON")
+    assert done.stderr.endswith("stdin is read as JSON lines: for CSV, add --input-format csv\n")
+    assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('k,ts\na,1\nb,"never closed\nc,3\n', ":3: not valid CSV: a quoted field opens on this"),
+        ("k,ts\na,1\n\ufeffk,ts\nb,2\n", ":3: a byte-order mark (U+FEFF) in mid-file"),
+    ],
+)
+def test_hostile_csv_is_one_located_line_and_exit_2(
+    cowlog_main: Run, tmp_path: Path, text: str, says: str
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    status, out, err = cowlog_main("replay", path, "--key", "k")
+    assert (status, out) == (2, "")
+    assert err.startswith(f"{path}{says}") and err.count("\n") == 1
+
+
+def test_year_less_feb_29_is_one_line_that_says_so(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "auth.csv"
+    path.write_text("k,Time\na,Feb 28 23:59:59\na,Feb 29 00:00:01\n", encoding="utf-8")
+    status, _, err = cowlog_main(
+        "shortlog", path, "--key", "k", "--time", "Time", "--time-format", "%b %d %H:%M:%S"
+    )
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith(f"{path}:3: time field 'Time': 'Feb 29 00:00:01' is Feb 29, but")
+
+
+def test_csv_field_over_the_default_limit_prints_whole(cowlog_main: Run, tmp_path: Path) -> None:
+    big = "y" * 200_000  # the csv module's default limit is 131,072
+    path = tmp_path / "x.csv"
+    path.write_text(f'k,ts,msg\na,1,"{big}"\n', encoding="utf-8")
+    status, out, _ = cowlog_main("shortlog", path, "--key", "k", "--format", "jsonl")
+    assert status == 0 and json.loads(out)["msg"] == big
+
+
+def test_demo_shows_no_rate_before_half_a_second_then_events_per_second() -> None:
+    from cowlog.cli.main import _demo_rate
+
+    first_frame = _demo_rate(4_000, 0.0004)  # 4,000 events in thread start-up: not 10M/s
+    assert not any(ch.isdigit() for ch in first_frame.replace("0.5", ""))
+    assert _demo_rate(1_000_000, 2.0) == "500,000/s"
+
+
+def test_shortlog_memory_grows_with_the_event_types_not_the_lines(
+    cowlog_main: Run, tmp_path: Path
+) -> None:
+    """200,000 lines of 3 event types (14 MB): the shortlog's peak of traced memory stays far
+    below what holding every line would take (200,000 strings of about 70 bytes: 20 MB).
+    Loading the file into an EventLog, as 0.1's shortlog did (and replay still does), peaked at
+    61 MB here; the fold peaked at 0.74 MB."""
+    import tracemalloc
+
+    path = tmp_path / "big.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(200_000):
+            out.write(f'{{"key": "k{i % 3}", "ts": {i}, "message": "request {i:08d} served"}}\n')
+    tracemalloc.start()
+    try:
+        status, out_text, _ = cowlog_main("shortlog", path, "--format", "jsonl")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert status == 0
+    assert [json.loads(line)["ts"] for line in out_text.splitlines()] == [
+        199_997,
+        199_998,
+        199_999,
+    ]
+    assert peak < 4_000_000, f"peak {peak:,} bytes"
+
+
+def test_bench_prints_on_a_console_that_never_cuts_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cowlog bench draws every table on render.whole_tables_console (tested above)."""
+    import cowlog.cli.bench
+    import cowlog.cli.render
+
+    class Drawn(Exception):
+        pass
+
+    def console(**options: Any) -> Any:
+        raise Drawn
+
+    monkeypatch.setattr(cowlog.cli.render, "whole_tables_console", console)
+    with pytest.raises(Drawn):
+        cowlog.cli.bench.run(quick=True)
+
+
+def test_demo_of_a_file_with_dates_shows_utc_times_and_escapes_its_name(
+    cowlog_main: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "we\x1bird[b].jsonl"
+    path.write_text('{"key": "a\\u001b", "ts": "2024-02-29T10:00:00Z"}\n', encoding="utf-8")
+    status, out, _ = cowlog_main("demo", path, "--seconds", "0.2", "--writers", "1",
+                                 "--readers", "1")  # fmt: skip
+    assert status == 0, out
+    assert "\x1b" not in out and "we\\x1bird[b].jsonl" in " ".join(out.split())
+    assert "time (UTC)" in out and "a\\x1b" in out
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["replay", "--help"]])
+def test_help_and_version_to_a_full_disk_fail_with_one_line(argv: list[str]) -> None:
+    """argparse swallows a failed write of its help; the command reports it instead."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*COMMAND, *argv], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    assert (done.returncode, done.stderr) == (
+        1,
+        "cowlog: cannot write the output: No space left on device\n",
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_demo_to_a_full_disk_fails_with_one_line() -> None:
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*COMMAND, "demo", "--seconds", "0.2", "--writers", "1", "--readers", "1"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1
+    assert (
+        done.stderr.splitlines()[-1] == "cowlog: cannot write the output: No space left on device"
+    )
+    assert "Traceback" not in done.stderr
+
+
+def test_replay_tail_holds_only_the_last_events_in_memory(cowlog_main: Run, tmp_path: Path) -> None:
+    """200,000 lines through ``replay --tail 100`` (retention inside the CLI, issue 15): the output
+    is the last 100 records, and the peak of traced memory stays far below what holding every
+    line would take (about 20 MB): the log keeps 100 events plus the retention slack."""
+    import tracemalloc
+
+    path = tmp_path / "big.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(200_000):
+            out.write(f'{{"key": "k{i % 3}", "ts": {i}, "message": "request {i:08d} served"}}\n')
+    tracemalloc.start()
+    try:
+        status, out_text, _ = cowlog_main("replay", path, "--tail", "100", "--format", "jsonl")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert status == 0
+    assert [json.loads(line)["ts"] for line in out_text.splitlines()] == list(
+        range(199_900, 200_000)
+    )
+    assert peak < 8_000_000, f"peak {peak:,} bytes"
+
+
+def test_replay_tail_and_since_do_not_go_together(cowlog_main: Run, tmp_path: Path) -> None:
+    path = tmp_path / "small.jsonl"
+    path.write_text('{"key": "a", "ts": 1}\n')
+    status, _, err = cowlog_main("replay", path, "--tail", "5", "--since", "1")
+    assert status == 2 and "--tail and --since" in err
+    assert cowlog_main("replay", path, "--tail", "0")[0] == 2

@@ -314,7 +314,8 @@ def _state(service: logger_service) -> Any:
     """Every field of the shim and of its log (but the lock), frozen for comparison."""
     fields = []
     for obj in (service, service.log):
-        for name in type(obj).__slots__:
+        names = [*getattr(type(obj), "__slots__", ()), *getattr(obj, "__dict__", ())]
+        for name in names:
             if name not in ("__weakref__", "_lock", "_log") and hasattr(obj, name):
                 fields.append((type(obj).__name__, name, _freeze(getattr(obj, name))))
     return fields
@@ -398,30 +399,160 @@ def test_defect_5_replay_and_shortlog_never_disagree() -> None:
     assert list(service.shortlog()) == model_shortlog(final)
 
 
-def test_defect_6_none_timestamp_takes_the_clocks_value_and_does_not_freeze_the_key() -> None:
+def test_defect_6_none_timestamp_takes_the_greatest_seen_and_does_not_freeze_the_key() -> None:
     """The seed stored a timestamp of None as is; its check ``latest[1] is not None and ...`` then
     never replaced that event, so the key's shortlog stayed frozen on it forever (and a later None
     raised TypeError after the event was already in the raw log).
 
-    The shim: None takes the clock's value (time.time_ns() by default), and later events replace
-    it by the usual rule."""
-    service = logger_service(clock=lambda: 100)
+    The shim: None takes the greatest timestamp ingested so far (0 before any), and later events
+    replace it by the usual rule."""
+    service = logger_service()
     service.ingest("k", "first", None)
-    assert list(service.shortlog()) == [(100, "k", "first")]
+    assert list(service.shortlog()) == [(0, "k", "first")]
     service.ingest("k", "newer", 101)
     service.ingest("k", "older", 50)
-    service.ingest("k", "tie by clock", None)
-    assert list(service.shortlog()) == [(101, "k", "newer")]
+    service.ingest("k", "none after 101", None)  # takes 101: ties with "newer", arrives later
+    assert list(service.shortlog()) == [(101, "k", "none after 101")]
     service.ingest("k", "newest", 102)
     assert list(service.shortlog()) == [(102, "k", "newest")]
-    assert [ts for ts, _, _ in service.replay()] == [100, 101, 50, 100, 102]
+    assert [ts for ts, _, _ in service.replay()] == [0, 101, 50, 101, 102]
 
-    default = logger_service()
-    low = time.time_ns()
-    default.ingest("k", "now", None)
-    high = time.time_ns()
-    ((timestamp, _, _),) = default.shortlog()
-    assert type(timestamp) is int and low <= timestamp <= high
+
+# One moment, 2026-12-02 16:00:00 UTC, in each unit a caller might use.
+UNITS = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+MOMENT_S = 1_796_227_200
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_none_timestamp_never_outranks_later_events_in_any_unit(unit: str) -> None:
+    """Defect 6 as 0.1 left it: None took time.time_ns(), which outranks every later timestamp in
+    s, ms or us for ever. Now, in every unit, an event one tick after the greatest seen replaces
+    a None event, whether the None came first, in the middle or after several keys."""
+    scale = UNITS[unit]
+    now = MOMENT_S * scale
+    service = logger_service()
+    service.ingest("boot", "none first", None)
+    service.ingest("boot", "real", now)
+    assert list(service.shortlog()) == [(now, "boot", "real")]
+    service.ingest("cpu", "hot", now + 5 * scale)
+    service.ingest("boot", "none later", None)  # the greatest seen: now + 5 s, from another key
+    latest = service.log.latest("boot")
+    assert latest is not None and latest[0] == now + 5 * scale
+    service.ingest("boot", "one tick later", now + 5 * scale + 1)
+    assert [(key, value) for _, key, value in service.shortlog()] == [
+        ("cpu", "hot"),
+        ("boot", "one tick later"),
+    ]
+
+
+def test_none_timestamp_takes_the_clock_when_it_is_ahead_and_never_goes_back() -> None:
+    """With a clock in the caller's unit, None is "now"; a clock behind what was seen (a skewed
+    host, or a clock in a smaller unit) is overruled by the greatest timestamp seen."""
+    readings = iter([100, 5])
+    service = logger_service(clock=lambda: next(readings))
+    service.ingest("k", "by clock", None)
+    service.ingest("k", "real", 50)
+    service.ingest("k", "clock behind", None)
+    assert [ts for ts, _, _ in service.replay()] == [100, 50, 100]
+    with pytest.raises(TypeError, match="clock must be callable"):
+        logger_service(clock=5)  # type: ignore[arg-type]
+
+
+def test_refused_ingest_does_not_move_the_greatest_timestamp() -> None:
+    service = logger_service()
+    service.ingest("a", 1, 10)
+    with pytest.raises(TypeError):
+        service.ingest(["unhashable"], 1, 99)
+    with pytest.raises(TypeError):
+        service.ingest("a", 1, 99.5)  # type: ignore[arg-type]
+    service.ingest("a", "none", None)
+    assert list(service.replay())[-1] == (10, "a", "none")
+
+
+@pytest.mark.timeout(120)
+def test_none_takes_the_greatest_timestamp_before_it_in_arrival_order_under_contention() -> None:
+    """Forces: 3 threads ingesting rising real timestamps (each its own stride) and 3 threads
+    ingesting None, with a switch every microsecond, so a None ingest is constantly interleaved
+    with real ones. Proves: every None event's timestamp is exactly the greatest timestamp of the
+    events before it in the replay (the arrival order). Catches a "greatest seen" read or updated
+    outside the writers' order: a None event that took a stale maximum (smaller than an event
+    that arrived before it) or one from the future."""
+    service = logger_service()
+    per_thread = 2_000
+
+    def real(offset: int) -> Callable[[], None]:
+        def run() -> None:
+            for i in range(per_thread):
+                service.ingest(f"k{i % 7}", "real", i * 3 + offset)
+
+        return run
+
+    def none(name: str) -> Callable[[], None]:
+        def run() -> None:
+            for i in range(per_thread):
+                service.ingest(f"k{i % 7}", name, None)
+
+        return run
+
+    with tiny_switch_interval():
+        run_threads([real(0), real(1), real(2), none("n0"), none("n1"), none("n2")])
+    greatest = 0
+    checked = 0
+    for timestamp, _, value in service.replay():
+        if value == "real":
+            greatest = max(greatest, timestamp)
+        else:
+            assert timestamp == greatest
+            checked += 1
+    assert checked == 3 * per_thread
+    assert greatest == (per_thread - 1) * 3 + 2
+
+
+# -- an ordinary object --------------------------------------------------------------------------
+
+
+def test_service_is_an_ordinary_object_weakref_attributes_and_patch() -> None:
+    import weakref
+    from unittest import mock
+
+    service = logger_service()
+    ref = weakref.ref(service)
+    assert ref() is service
+    service.name = "orders"  # type: ignore[attr-defined]
+    assert service.name == "orders"  # type: ignore[attr-defined]
+    with mock.patch.object(service, "ingest") as fake:
+        service.ingest("k", "v", 1)
+        fake.assert_called_once_with("k", "v", 1)
+    assert list(service.replay()) == []  # the patched ingest did not write
+    service.ingest("k", "v", 1)
+    assert list(service.replay()) == [(1, "k", "v")]
+    del service
+    gc.collect()
+    assert ref() is None
+
+
+def test_replay_and_shortlog_are_generators_that_close_and_accept_send() -> None:
+    import inspect
+
+    service, events = filled(5)
+    for method in (service.replay, service.shortlog):
+        generator = method()
+        assert inspect.isgenerator(generator)
+        first = next(generator)
+        assert type(first) is tuple and first == events[0]
+        assert generator.send(None) == events[1]
+        assert generator.send("ignored, as by the seed's") in events
+        generator.close()
+        with pytest.raises(StopIteration):
+            next(generator)
+
+
+def test_repr_says_how_many_events_and_the_greatest_timestamp() -> None:
+    service = logger_service()
+    assert repr(service) == "<cowlog.compat.logger_service: 0 events, greatest timestamp none yet>"
+    service.ingest("a", 1, 7)
+    service.ingest("b", 1, 3)
+    assert repr(service) == "<cowlog.compat.logger_service: 2 events, greatest timestamp 7>"
 
 
 def test_defect_7_equal_timestamps_the_later_arrival_wins() -> None:
@@ -451,7 +582,8 @@ def test_real_log_matches_an_obviously_correct_model(path: Path) -> None:
     assert replay == events
     assert all(a[2] is b[2] for a, b in zip(replay, events, strict=True))  # values by reference
     assert list(service.shortlog()) == model_shortlog(events)
-    assert all(type(e) is tuple for e in service.shortlog())
+    assert all(type(e) is tuple for e in service.shortlog())  # the seed's plain tuples
+    assert all(type(e) is tuple for e in service.replay())
 
 
 # -- the seed's own code -------------------------------------------------------------------------
@@ -533,3 +665,21 @@ def test_seed_defects_1_6_7_are_real() -> None:
     gc.collect()
     with pytest.raises(Exception, match="Too many raw copies"):
         next(seed.replay())
+
+
+@pytest.mark.timeout(60)
+def test_reentrant_ingest_raises_instead_of_deadlocking_on_the_shims_lock() -> None:
+    """A key whose __hash__ writes to the same service re-enters ingest while the shim holds its
+    own lock. The shim's lock is re-entrant, so the nested call reaches the log, which refuses a
+    re-entrant write with RuntimeError; a plain lock would hang here for ever."""
+    service = logger_service()
+
+    class Sneaky:
+        def __hash__(self) -> int:
+            service.ingest("inner", "x", None)
+            return 1
+
+    with pytest.raises(RuntimeError, match="re-entrant"):
+        service.ingest(Sneaky(), "outer", 5)
+    service.ingest("after", "works", None)
+    assert list(service.replay()) == [(0, "after", "works")]

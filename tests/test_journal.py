@@ -898,3 +898,19 @@ def test_import_cowlog_imports_neither_the_journal_nor_its_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_cli_tails_a_journal_and_escapes_its_table(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cowlog.cli.main import main
+
+    with journal.open(path) as log:
+        log.ingest_many([("a", i, i) for i in range(5)])
+        log.ingest("\x1b[31mred", "bell\x07", 9)
+    assert main(["replay", "--tail", "2", "--format", "jsonl", str(path)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [x["offset"] for x in lines] == [4, 5] and lines[1]["key"] == "\x1b[31mred"
+    assert main(["replay", "--since", "5", "--format", "table", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "red" in out

@@ -98,7 +98,7 @@ def test_bad_max_events_is_refused(bad: Any, error: type) -> None:
 
 def test_held_snapshots_are_unchanged_across_trims() -> None:
     log: EventLog[str, int] = EventLog(max_events=10)
-    items = _items(3 * CHUNK, keys=20, seed=5)
+    items = _items(3 * CHUNK, keys=20, seed=5)  # trimmed below by hand: max_events drops later
     log.ingest_many(items[: 2 * CHUNK])
     held = log.snapshot()
     before = (list(held), list(held.shortlog()), held.first_offset, len(held))
@@ -120,7 +120,8 @@ def test_the_index_is_compacted_to_one_entry_per_key() -> None:
         log.ingest(f"k{i % 10}", i, i)  # every event becomes its key's survivor
     entries = sum(len(history) for history in log._keys)
     assert entries <= 2 * 10 + len(log)  # one timestamp and the retained survivors per key
-    assert len(log._version[1].chunks) <= 3 and len(log._version[1].kept) <= 10
+    assert len(log) <= CHUNK + 8 * CHUNK + CHUNK  # max_events + the documented slack + a chunk
+    assert len(log._version[1].kept) <= 10
     log._check()
 
 
@@ -137,7 +138,7 @@ def test_a_key_whose_hash_breaks_after_insertion_never_blocks_retention() -> Non
     fickle = Fickle()
     log.ingest(fickle, 0, 0)
     Fickle.broken = True
-    for i in range(4 * CHUNK):
+    for i in range(12 * CHUNK):
         log.ingest("k", i, i)
     assert log.first_offset > 0  # chunks were dropped all the same
     assert next(iter(log.shortlog())) == (0, fickle, 0)  # and the fickle key's survivor kept

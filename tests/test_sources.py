@@ -315,3 +315,109 @@ def test_unknown_extension_asks_for_input_format(tmp_path: Path) -> None:
         pass
     got, _ = load(path, input_format="jsonl")
     assert len(got) == 1
+
+
+# -- hostile CSV and dates (issue 13) ------------------------------------------------------------
+
+
+def test_csv_field_larger_than_the_csv_modules_default_limit_is_read(tmp_path: Path) -> None:
+    import csv
+
+    limit = csv.field_size_limit()
+    huge = "x" * (limit + 10)  # a stack trace pasted whole, say
+    path = write(tmp_path, "x.csv", f'k,ts,msg\na,1,"{huge}"\nb,2,small\n')
+    got, _ = load(path, Fields(key="k"))
+    assert [(key, cells[2], ts) for key, cells, ts in got] == [("a", huge, 1), ("b", "small", 2)]
+    assert csv.field_size_limit() == limit  # the process-wide limit is given back
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('k,ts,msg\na,1,ok\nb,2,"never closed\nc,3,x\nd,4,y\n', 3),
+        ('k,ts,msg\na,1,"two\nlines"\nb,2,"x\ny","open\nc,3,z\n', 5),  # after a closed one
+        ('k,ts,msg\na,1,ok\nb,2,"open at the end', 3),
+    ],
+)
+def test_csv_unclosed_quote_names_the_line_where_the_quoted_field_began(
+    tmp_path: Path, text: str, line: int
+) -> None:
+    """The csv module hands the rest of the file over as one field when a quote is never closed;
+    the reader says so, at the line where the field opens."""
+    path = write(tmp_path, "x.csv", text)
+    with pytest.raises(SourceError) as caught:
+        load(path, Fields(key="k"))
+    assert str(caught.value) == (
+        f"{path}:{line}: not valid CSV: a quoted field opens on this line and is never closed"
+    )
+    got, _ = load(path, Fields(key="k"), skip_bad=True)  # the rows before it are kept
+    assert [key for key, _, _ in got] == ["a"]
+
+
+def test_csv_unclosed_quote_in_the_header_stops_even_with_skip_bad(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.csv", 'k,ts,"msg\na,1,x\n')
+    with pytest.raises(SourceError, match=r":1: not valid CSV: a quoted field opens on this line"):
+        load(path, Fields(key="k"), skip_bad=True)
+
+
+def test_csv_closed_quotes_across_lines_are_still_read(tmp_path: Path) -> None:
+    path = write(tmp_path, "x.csv", 'k,ts,msg\na,1,"two\nlines"\nb,2,"last\none"\n')
+    got, _ = load(path, Fields(key="k"))
+    assert [cells[2] for _, cells, _ in got] == ["two\nlines", "last\none"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line"),
+    [
+        ("x.csv", "k,ts\na,1\n\ufeffk,ts\nb,2\n", 3),
+        ("x.jsonl", '{"key": "a", "ts": 1}\n\ufeff{"key": "b", "ts": 2}\n', 2),
+    ],
+)
+def test_byte_order_mark_in_mid_file_says_what_to_do(
+    tmp_path: Path, name: str, text: str, line: int
+) -> None:
+    """Two files joined with cat: the second one's BOM is in mid-file. The first byte of the
+    file may be one (it is dropped); anywhere else, the message names it and says what to do."""
+    path = write(tmp_path, name, "\ufeff" + text)
+    with pytest.raises(SourceError) as caught:
+        load(path, Fields(key="k") if name.endswith(".csv") else DEFAULT)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}: a byte-order mark (U+FEFF) in mid-file")
+    assert "read them one at a time, or strip it first" in message
+
+
+def test_year_less_format_says_it_cannot_read_feb_29() -> None:
+    with pytest.raises(BadRecord) as caught:
+        parse_time("Feb 29 10:00:00", "%b %d %H:%M:%S", "Time")
+    message = str(caught.value)
+    assert "'Feb 29 10:00:00' is Feb 29, but --time-format '%b %d %H:%M:%S' has no year" in message
+    assert "1900" in message and "%Y" in message
+    assert parse_time("2024 Feb 29 10:00:00", "%Y %b %d %H:%M:%S") == 1709200800000
+    with pytest.raises(BadRecord, match="does not match --time-format"):  # not a leap-day problem
+        parse_time("Feb 30 10:00:00", "%b %d %H:%M:%S")
+
+
+@pytest.mark.parametrize(
+    ("text", "fields", "unit"),
+    [
+        ('{"key": "a", "ts": "2024-01-01T00:00:00Z"}\n', DEFAULT, "ms"),
+        ('{"key": "a", "ts": 1}\n', DEFAULT, None),
+        ('{"key": "a", "ts": "2024-01-01"}\n{"key": "a", "ts": 5}\n', DEFAULT, None),  # mixed
+        ('{"key": "a", "ts": "7"}\n', DEFAULT, None),  # digits: an integer
+        ('{"key": "a", "ts": "10:00:00"}\n', Fields(time_format="%H:%M:%S"), "ms"),
+    ],
+)
+def test_time_unit_is_ms_only_when_every_time_was_read_from_a_date(
+    tmp_path: Path, text: str, fields: Fields, unit: str | None
+) -> None:
+    with open_source(str(write(tmp_path, "x.jsonl", text))) as source:
+        loaded = source.load(lambda batch: None, fields)
+    assert loaded.time_unit == unit
+
+
+def test_csv_time_unit_counts_repeated_and_digit_times(tmp_path: Path) -> None:
+    dated = "k,ts\na,2024-01-01 10:00:00\nb,2024-01-01 10:00:00\nc,2024-01-01 10:00:01\n"
+    for text, unit in [(dated, "ms"), (dated + "d,17\n", None), ("k,ts\na,1\nb,1\n", None)]:
+        with open_source(str(write(tmp_path, "x.csv", text))) as source:
+            loaded = source.load(lambda batch: None, Fields(key="k"))
+        assert loaded.time_unit == unit, text

@@ -608,8 +608,10 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
         print("cowlog bench needs rich: pip install 'cowlog[cli]'", file=sys.stderr)
         return 2
 
+    from .render import whole_tables_console
+
     config = QUICK if quick else FULL
-    console = Console()
+    console = whole_tables_console()  # tables never cut: wrapped on a terminal, whole in a file
     results: Results = {"mode": "quick" if quick else "full", "machine": _machine()}
     began = time.perf_counter()
     # No auto-refresh: a refresh thread would take the GIL in the middle of the measurements.

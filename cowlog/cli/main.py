@@ -1,11 +1,14 @@
 """The ``cowlog`` command: shortlog and replay of real log files, a concurrent demo, benchmarks.
 
 ``main()`` parses the arguments, runs one subcommand and returns the exit status; it never raises
-``SystemExit`` and never shows a traceback for bad input: 0 on success, 2 for bad input or usage
-(with one ``FILE:LINE: what is wrong`` line on stderr), 1 for a broken pipe, 130 on Ctrl-C.
+``SystemExit`` and never shows a traceback: 0 on success; 2 for bad input or arguments, with one
+line on stderr (``FILE:LINE: what is wrong`` for a bad record); 1 when the output cannot be written
+(a full disk: one line; a closed pipe, as with ``| head``: quietly); 130 on Ctrl-C.
 
-Reading and parsing live in `cowlog.cli.sources`; this module only wires them to an
-:class:`~cowlog.EventLog` and prints. ``rich`` (the ``cli`` extra) is imported only by the parts
+Reading and parsing live in `cowlog.cli.sources`, what a person sees (escaping, times, tables) in
+`cowlog.cli.render`; this module wires them together. ``shortlog`` folds the records into one
+survivor per event type as it reads (memory grows with the types, not the lines); ``replay`` loads
+them into an :class:`~cowlog.EventLog`. ``rich`` (the ``cli`` extra) is imported only by the parts
 that draw tables and progress bars, so ``--format jsonl`` works with the core install alone.
 """
 
@@ -18,18 +21,27 @@ import json
 import os
 import random
 import sys
+import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import count, islice
 from typing import Any
 
-from .._checks import Record
 from .._log import EventLog
 from . import read_journal
+from .render import (
+    TIME_UNITS,
+    escape,
+    format_time,
+    output_encoding,
+    prepare_stdout,
+    time_title,
+    widest,
+)
 from .sources import FORMATS, Fields, Loaded, Raw, Source, SourceError, open_source
 
 __all__ = ["main"]
@@ -37,6 +49,10 @@ __all__ = ["main"]
 _INSTALL_RICH = "cowlog: this needs rich: pip install 'cowlog[cli]' (or use --format jsonl)"
 _TABLE_ROWS = 500  # rows per printed table, so a long replay streams instead of piling up
 _PROGRESS_MIN_BYTES = 8 << 20  # files smaller than this read too fast for a progress bar
+_RATE_AFTER = 0.5  # seconds before the demo shows a rate: earlier, the interval is too short
+
+#: One line of output: the record's offset in the log, its time, its event type, the record.
+Row = tuple[int, int, Hashable, Raw]
 
 
 class _Usage(Exception):
@@ -46,6 +62,55 @@ class _Usage(Exception):
 # -- arguments -----------------------------------------------------------------------------------
 
 
+class _Help(argparse.HelpFormatter):
+    """Wrap help text to the terminal, paragraph by paragraph.
+
+    A paragraph is separated by a blank line; lines starting with "- " are list items (wrapped
+    with a hanging indent); indented lines (examples, tables) are kept as they are.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        width = max(width, 40)
+        paragraphs = []
+        for paragraph in text.strip("\n").split("\n\n"):
+            lines = paragraph.splitlines()
+            if all(line.startswith("  ") for line in lines):
+                paragraphs.append("\n".join(indent + line for line in lines))
+            elif lines[0].startswith("- "):
+                items = "\n".join(lines).split("\n- ")
+                paragraphs.append(
+                    "\n".join(
+                        textwrap.fill(
+                            " ".join(item.removeprefix("- ").split()),
+                            width,
+                            initial_indent=indent + "- ",
+                            subsequent_indent=indent + "  ",
+                            break_on_hyphens=False,
+                        )
+                        for item in items
+                    )
+                )
+            else:
+                paragraphs.append(
+                    textwrap.fill(
+                        " ".join(paragraph.split()),
+                        width,
+                        initial_indent=indent,
+                        subsequent_indent=indent,
+                        break_on_hyphens=False,  # never split an option such as --input-format
+                    )
+                )
+        return "\n\n".join(paragraphs)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a failed write of --help or --version is not silently ignored."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            (file or sys.stderr).write(message)
+
+
 def _offset(text: str) -> int:
     try:
         value = int(text)
@@ -53,6 +118,16 @@ def _offset(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def _count_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
     return value
 
 
@@ -77,17 +152,68 @@ def _thread_count(text: str) -> int:
 
 
 _INPUT_HELP = """\
-FILE is JSON lines (.jsonl, .ndjson: one object a line) or CSV with a header row (.csv); either
-may be gzipped (.gz). '-' reads JSON lines from stdin. Each record is ingested into an EventLog
-whole, as read; its event type is the --key field and its time the --time field.
+Input. FILE is JSON lines (.jsonl, .ndjson: one object a line; blank lines are ignored) or CSV \
+with a header row (.csv; each row becomes an object of strings), either optionally gzipped (.gz). \
+'-' reads JSON lines from stdin (add --input-format csv for CSV). Any other name needs \
+--input-format. Text is UTF-8; the file is streamed, never read whole.
 
-A time that is an integer (or a CSV string of digits) is used as it is. Any other string is read
-with --time-format (strptime directives; then every string is) or else as ISO 8601, and becomes
-epoch milliseconds (UTC when it has no zone). A field name is looked up as written; failing that,
-'a.b' reaches into nested objects and 'Date+Time' joins fields with a space.
+Each record is ingested whole. Its event type is the --key field (a non-empty string or an \
+integer) and its time the --time field:
 
-Bad input (invalid JSON, a line that is not an object, a missing field, an unreadable time) stops
-with exit status 2 and 'FILE:LINE: what is wrong' on stderr, unless --skip-bad. Docs: docs/cli.md.
+- an integer is used as it is (any unit: s, ms, ns, a sequence number); so is a string of digits \
+(as in CSV);
+- any other string is read with --time-format (Python strptime directives, e.g. \
+'%y%m%d %H%M%S'; then every string is, digits too) or else as ISO 8601 \
+('2015-07-29T17:41:44.747Z'), and becomes epoch milliseconds, UTC when it has no zone; a format \
+without a year reads dates as of 1900, so it cannot read Feb 29;
+- booleans, floats, null, arrays and objects are bad input;
+- with --no-time, the line number stands in, so the last record of each type wins.
+
+A field name is looked up as written; failing that, 'a.b' reaches into nested objects \
+(--key value.Level) and 'A+B' joins fields with a space (--time Date+Time).
+
+Output. --format jsonl (the default when stdout is not a terminal) prints each record exactly as \
+read, one JSON object a line (a CSV row as an object of strings). --format table (the default on \
+a terminal; needs rich, the cli extra) shows offset, file line, time, type and a summary (the \
+record's message, msg, Content, ... field, else its other fields); control characters, terminal \
+escapes and lone surrogates in the data are shown escaped (\\x1b), never raw. The time column \
+shows UTC dates when the unit is known: --time-unit, or milliseconds when every time was read \
+from a date; otherwise the integer as read.
+
+Exit status: 0 success; 2 bad input or arguments, with one line 'FILE:LINE: what is wrong' on \
+stderr (a line that is not valid JSON or not an object, a missing field, an unreadable time, a \
+CSV row with the wrong number of fields or an unclosed quote, bytes that are not UTF-8), unless \
+--skip-bad skips such records and reports how many; 1 the output could not be written (a full \
+disk; a closed pipe ends quietly); 130 interrupted.
+"""
+
+_SHORTLOG_HELP = """\
+Print the latest event of each event type: the greatest time; of equal times, the later line. \
+The survivors come in log order (the order of the file). Memory grows with the number of event \
+types, not with the file.
+
+Examples:
+
+  cowlog shortlog app.jsonl
+  cowlog shortlog app.jsonl --format jsonl | jq -r .message
+  cowlog shortlog HDFS.csv --key EventId \\
+      --time Date+Time --time-format '%y%m%d %H%M%S'
+
+"""
+
+_REPLAY_HELP = """\
+Print the log's events from offset --since on, in arrival order. Offsets count the records \
+ingested, from 0: blank and skipped lines take none (the table shows offset and line). An offset \
+past the end prints nothing. --tail N prints the last N events instead, and keeps only those in \
+memory as it reads (an EventLog with max_events=N), so a file far bigger than memory is fine.
+
+Examples:
+
+  cowlog replay app.jsonl --since 1000 | head
+  cowlog replay huge.jsonl --tail 100000 --format jsonl
+  cowlog replay Zookeeper.csv --key EventId \\
+      --time Date+Time --since 1990
+
 """
 
 
@@ -114,13 +240,20 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     io_group.add_argument(
         "--input-format",
         choices=FORMATS,
-        help="the input's format when its name does not tell (default: from the extension)",
+        help="the input's format when its name does not tell (default: from the extension; "
+        "stdin: jsonl)",
     )
     io_group.add_argument(
         "--format",
         choices=("table", "jsonl"),
         help="output: a table, or each record as read, one JSON object a line "
         "(default: table on a terminal, else jsonl)",
+    )
+    io_group.add_argument(
+        "--time-unit",
+        choices=(*TIME_UNITS, "raw"),
+        help="show the table's times as UTC dates, reading them in this unit, or 'raw' as "
+        "integers (default: ms when every time was read from a date, else raw)",
     )
     io_group.add_argument(
         "--skip-bad",
@@ -130,24 +263,27 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="cowlog",
-        description="Read structured logs into a cowlog EventLog: the latest event of each type "
-        "(shortlog), the log from an offset (replay), a concurrent demo, benchmarks.",
-        epilog="Run 'cowlog COMMAND --help' for a command's options.",
+        description="Read structured logs (JSON lines or CSV) and print the latest event of "
+        "each type, by cowlog's shortlog rule (shortlog), or the log from an offset, through a "
+        "cowlog EventLog (replay); watch writers and readers share one log (demo); compare "
+        "cowlog with the service it replaces (bench).",
+        epilog="Run 'cowlog COMMAND --help' for a command's options, input rules and examples. "
+        "Exit status: 0 success, 2 bad input or arguments (one line on stderr), 1 output not "
+        "written (full disk; a closed pipe ends quietly), 130 interrupted.",
+        formatter_class=_Help,
     )
     from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"cowlog {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    formatter = argparse.RawDescriptionHelpFormatter
 
     shortlog = commands.add_parser(
         "shortlog",
         help="print the latest event of each type, in log order",
-        description="Print the latest event of each event type (the greatest time; of equal\n"
-        "times, the later line), in log order.\n\n" + _INPUT_HELP,
-        formatter_class=formatter,
+        description=_SHORTLOG_HELP + _INPUT_HELP,
+        formatter_class=_Help,
     )
     _add_input_options(shortlog)
     shortlog.set_defaults(run=_run_shortlog)
@@ -155,23 +291,32 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser(
         "replay",
         help="print the log from an offset on, in arrival order",
-        description="Print the log's events from offset --since on, in arrival order. Offsets\n"
-        "count ingested records from 0: blank and skipped lines take none.\n\n" + _INPUT_HELP,
-        formatter_class=formatter,
+        description=_REPLAY_HELP + _INPUT_HELP,
+        formatter_class=_Help,
     )
     _add_input_options(replay)
     replay.add_argument(
         "--since", type=_offset, default=0, metavar="N", help="first offset to print (default: 0)"
+    )
+    replay.add_argument(
+        "--tail",
+        type=_count_arg,
+        metavar="N",
+        help="print only the last N events, holding only those in memory (not with --since)",
     )
     replay.set_defaults(run=_run_replay)
 
     demo = commands.add_parser(
         "demo",
         help="writers and readers on one log at once, with live progress and rates",
-        description="Writer threads ingest a realistic log (or FILE's records, over and over) "
-        "while reader threads take a snapshot, its shortlog and its last 50 events every 2 ms. "
-        "Shows live progress, then the final shortlog, the rates seen and a consistency check "
-        "of every snapshot read. Needs rich (the cli extra).",
+        description="Writer threads ingest a generated web-service log (16 event types, "
+        "timestamps in ms, one event in 16 up to 50 ms late), or FILE's records over and over, "
+        "while reader threads each take a snapshot, its shortlog and its last 50 events every "
+        "2 ms. Shows live progress on stderr, then the final shortlog, the rates seen and a "
+        "consistency check of every snapshot read against itself and of the final shortlog "
+        "against a plain-Python model. Exit status 1 if a check failed. Needs rich (the cli "
+        "extra).",
+        formatter_class=_Help,
     )
     demo.add_argument(
         "file", metavar="FILE", nargs="?", help="a log to replay instead of the generated one"
@@ -191,10 +336,18 @@ def _parser() -> argparse.ArgumentParser:
         "bench",
         help="compare cowlog with the seed's design and a plain locked list",
         description="Measure cowlog beside the floor (a locked list + dict), the seed's design "
-        "and the naive persistent design, and print the tables (docs/performance.md).",
+        "and the naive persistent design: single-thread ingest, growth, snapshot(), a mixed "
+        "load of writers and readers, memory. Prints the tables (never cut: wrapped on a "
+        "narrow terminal, full width when redirected) and a last table of targets met or "
+        "missed. A full run takes several minutes; needs rich (the cli extra).",
+        formatter_class=_Help,
     )
     bench.add_argument("--quick", action="store_true", help="small sizes: about a minute")
-    bench.add_argument("--json", metavar="FILE", help="also write the raw figures to FILE")
+    bench.add_argument(
+        "--json",
+        metavar="FILE",
+        help="also write the raw figures to FILE (checked for writing before the run starts)",
+    )
     bench.set_defaults(run=_run_bench)
     return parser
 
@@ -203,13 +356,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @dataclass
-class _Input:
-    """A source loaded into a log, and how to show its records."""
+class _Output:
+    """What to print: rows in log order, and what the table needs to size its columns."""
 
     source: Source
-    log: EventLog[Any, Raw]
     loaded: Loaded
     fields: Fields
+    rows: Iterable[Row]
+    keys: Iterable[Hashable]  # every event type, for the width of the type column
+    time_unit: str | None
 
 
 def _fields(args: argparse.Namespace) -> Fields:
@@ -226,17 +381,34 @@ def _output_format(args: argparse.Namespace) -> str:
     return "table" if sys.stdout.isatty() else "jsonl"
 
 
+def _time_unit(args: argparse.Namespace, loaded: Loaded) -> str | None:
+    """The unit the table shows times in: --time-unit, else inferred; None for raw integers."""
+    if args.time_unit is not None:
+        return None if args.time_unit == "raw" else str(args.time_unit)
+    if args.no_time:
+        return None  # line numbers
+    return loaded.time_unit
+
+
 @contextmanager
-def _load(args: argparse.Namespace, output: str) -> Iterator[_Input]:
-    """Open and ingest args.file, with a progress bar on a terminal; yield the loaded input."""
+def _read(args: argparse.Namespace, output: str) -> Iterator[tuple[Source, Fields]]:
+    """Check the options and open args.file; yield the source and its fields."""
     fields = _fields(args)
     if output == "table":
         _require_rich()
     with open_source(args.file, args.input_format) as source:
-        log: EventLog[Any, Raw] = EventLog()
-        with _progress_bar(source) as tick, _collector_parked():
-            loaded = source.load(log.ingest_many, fields, skip_bad=args.skip_bad, progress=tick)
-        yield _Input(source, log, loaded, fields)
+        yield source, fields
+
+
+def _load(
+    source: Source,
+    fields: Fields,
+    ingest_many: Callable[[list[tuple[Any, Any, int]]], Any],
+    skip_bad: bool,
+) -> Loaded:
+    """Stream every record of *source* into *ingest_many*, with a progress bar on a terminal."""
+    with _progress_bar(source) as tick, _collector_parked():
+        return source.load(ingest_many, fields, skip_bad=skip_bad, progress=tick)
 
 
 @contextmanager
@@ -259,121 +431,140 @@ def _collector_parked() -> Iterator[None]:
             gc.enable()
 
 
+class _Survivors:
+    """The shortlog rule folded over the records as they are read: O(types) memory.
+
+    For each event type, the record with the greatest time; of equal times, the later one. This
+    is what ``EventLog.shortlog()`` returns for the same records (tests/test_cli.py checks both
+    against one model), without keeping the records that lose.
+    """
+
+    def __init__(self) -> None:
+        self.best: dict[Hashable, tuple[int, int, Raw]] = {}  # key -> (time, offset, record)
+        self.count = 0
+
+    def ingest_many(self, batch: list[tuple[Any, Any, int]]) -> None:
+        best = self.best
+        get = best.get
+        offset = self.count
+        for key, raw, timestamp in batch:
+            held = get(key)
+            if held is None or timestamp >= held[0]:
+                best[key] = (timestamp, offset, raw)
+            offset += 1
+        self.count = offset
+
+    def rows(self) -> list[Row]:
+        """The survivors in log order."""
+        rows = [(offset, ts, key, raw) for key, (ts, offset, raw) in self.best.items()]
+        rows.sort(key=lambda row: row[0])
+        return rows
+
+
 def _run_shortlog(args: argparse.Namespace) -> int:
     output = _output_format(args)
-    with _load(args, output) as loaded:
-        snap = loaded.log.snapshot()
-        events = list(snap.shortlog())
-        _print_events(loaded, events, output, start=None)
+    with _read(args, output) as (source, fields):
+        survivors = _Survivors()
+        loaded = _load(source, fields, survivors.ingest_many, args.skip_bad)
+        rows = survivors.rows()
+        _print(
+            _Output(source, loaded, fields, rows, survivors.best, _time_unit(args, loaded)), output
+        )
         if output == "table":
-            types, total = _count(len(events), "event type"), _count(len(snap), "event")
-            _note(f"{types}, latest of {total} in {loaded.source.name}")
-        _report_skipped(loaded.loaded)
+            types, total = _count(len(rows), "event type"), _count(survivors.count, "event")
+            _note(f"{types}, latest of {total} in {source.name}")
+        _report_skipped(loaded)
     return 0
 
 
 def _run_replay(args: argparse.Namespace) -> int:
     output = _output_format(args)
-    with _load(args, output) as loaded:
-        snap = loaded.log.snapshot()
-        _print_events(loaded, snap.replay(args.since), output, start=args.since)
-        if output == "table":
-            shown = max(0, len(snap) - args.since)
-            _note(
-                f"{shown:,} of {_count(len(snap), 'event')} from offset {args.since} of {args.file}"
+    if args.tail is not None and args.since:
+        raise _Usage("cowlog: --tail and --since do not go together")
+    with _read(args, output) as (source, fields):
+        # With --tail, retention keeps the memory to the last N events (plus a few chunks).
+        log: EventLog[Any, Raw] = EventLog(max_events=args.tail)
+        loaded = _load(source, fields, log.ingest_many, args.skip_bad)
+        snap = log.snapshot()
+        size = snap.next_offset
+        if args.tail is not None:
+            args.since = max(0, size - args.tail)
+        if output == "jsonl":
+            _print_jsonl(source, (record[2] for record in snap.replay(args.since)))
+        else:
+            rows: Iterator[Row] = (
+                (offset, ts, key, raw)
+                for offset, (ts, key, raw) in zip(count(args.since), snap.replay(args.since))
             )
-        _report_skipped(loaded.loaded)
+            keys = (key for _, key, _ in snap.shortlog())
+            _print(_Output(source, loaded, fields, rows, keys, _time_unit(args, loaded)), output)
+            shown = max(0, size - args.since)
+            _note(f"{shown:,} of {_count(size, 'event')} from offset {args.since} of {args.file}")
+        _report_skipped(loaded)
     return 0
 
 
-def _print_events(
-    loaded: _Input, events: Iterable[Record[Any, Raw]], output: str, start: int | None
-) -> None:
-    """Print *events* as JSON lines or as tables of _TABLE_ROWS rows. O(1) memory per batch."""
-    source = loaded.source
-    out = sys.stdout
+def _print(out: _Output, output: str) -> None:
+    """Print *out* as JSON lines, or as tables of _TABLE_ROWS rows. O(1) memory per batch."""
     if output == "jsonl":
-        _utf8_stdout()
-        to_json = source.to_json
-        iterator = iter(events)
-        while batch := list(islice(iterator, 1024)):
-            out.write("".join([to_json(event[2]) + "\n" for event in batch]))
-        out.flush()
-        return
-    _print_tables(loaded, events, start)
+        _print_jsonl(out.source, (row[3] for row in out.rows))
+    else:
+        _print_tables(out)
 
 
-def _utf8_stdout() -> None:
-    """JSON lines are UTF-8 whatever the locale says (a C locale would refuse non-ASCII)."""
-    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
-    reconfigure = getattr(sys.stdout, "reconfigure", None)
-    if encoding != "utf8" and reconfigure is not None:
-        with suppress(ValueError, OSError):  # a stream that cannot change: write what it takes
-            reconfigure(encoding="utf-8")
+def _print_jsonl(source: Source, records: Iterable[Raw]) -> None:
+    """Print each record as read, one JSON object a line, 1,024 at a time."""
+    prepare_stdout("jsonl")
+    write = sys.stdout.write
+    to_json = source.to_json
+    iterator = iter(records)
+    while batch := list(islice(iterator, 1024)):
+        write("".join([to_json(raw) + "\n" for raw in batch]))
+    sys.stdout.flush()
 
 
-def _print_tables(loaded: _Input, events: Iterable[Record[Any, Raw]], start: int | None) -> None:
+def _print_tables(out: _Output) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    prepare_stdout("table")
     console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
-    snap = loaded.log.snapshot()
-    source = loaded.source
-    key_width = max([len(str(event[1])) for event in snap.shortlog()] + [4])
-    last = snap[-1] if len(snap) else None
-    offset_width = max(len(str(len(snap) - 1)), 6)
-    line_width = max(len(str(loaded.loaded.line_of(len(snap) - 1))) if last else 1, 4)
+    loaded, source, unit = out.loaded, out.source, out.time_unit
+    encoding = output_encoding()
+    last = loaded.ingested - 1
+    key_width = widest((escape(str(key), encoding) for key in out.keys), 4)
+    offset_width = max(len(str(last)), 6)
+    line_width = max(len(str(loaded.line_of(last))) if last >= 0 else 1, 4)
+    time_width = len(format_time(0, unit)) if unit is not None else 13
 
     def table(header: bool) -> Table:
         grid = Table(box=box.SIMPLE_HEAD, show_header=header, pad_edge=False, expand=True)
         grid.add_column("offset", justify="right", width=offset_width, no_wrap=True)
         grid.add_column("line", justify="right", width=line_width, no_wrap=True, style="dim")
-        grid.add_column("time", justify="right", no_wrap=True, min_width=13)
+        grid.add_column(time_title(unit), justify="right", no_wrap=True, min_width=time_width)
         grid.add_column("type", width=min(key_width, 30), no_wrap=True, style="bold cyan")
         grid.add_column("summary", ratio=1, no_wrap=True, overflow="ellipsis")
         return grid
 
-    iterator = iter(events)
+    iterator = iter(out.rows)
     first = True
-    next_offset = start
-    scan = enumerate(snap.replay())
     while batch := list(islice(iterator, _TABLE_ROWS)):
         grid = table(first)
-        if next_offset is None:  # a shortlog: look the offsets up
-            offsets: Iterable[int] = _offsets_of(snap, batch, scan)
-        else:  # a replay: consecutive
-            offsets = range(next_offset, next_offset + len(batch))
-            next_offset += len(batch)
-        for offset, event in zip(offsets, batch, strict=True):
-            line, raw = loaded.loaded.line_of(offset), event[2]
+        for offset, timestamp, key, raw in batch:
             grid.add_row(  # Text, not str: a log's "[preauth]" is not rich markup
                 Text(str(offset)),
-                Text(str(line)),
-                Text(str(event[0])),
-                Text(str(event[1])),
-                Text(_summary(source.to_object(raw), loaded.fields)),
+                Text(str(loaded.line_of(offset))),
+                Text(format_time(timestamp, unit)),
+                Text(escape(str(key), encoding)),
+                Text(escape(_summary(source.to_object(raw), out.fields), encoding)),
             )
         console.print(grid)
         first = False
     if first:
         console.print(table(True))
-
-
-def _offsets_of(snap: Any, events: Sequence[Record[Any, Raw]], scan: Iterator[Any]) -> list[int]:
-    """Return the offsets of *events*, which are in log order, by scanning on from *scan*.
-
-    *scan* is ``enumerate(snap.replay())``, shared between calls: O(n) in all. Only the table
-    of a shortlog needs this; the values are compared by identity, never by content.
-    """
-    offsets = []
-    for event in events:
-        for offset, candidate in scan:
-            if candidate[2] is event[2]:
-                offsets.append(offset)
-                break
-    return offsets
+    sys.stdout.flush()  # before the notes on stderr: a failed write is the only message
 
 
 _MESSAGE_FIELDS = ("message", "msg", "Content", "content", "text", "summary", "event", "log")
@@ -397,7 +588,8 @@ def _count(number: int, noun: str) -> str:
 
 
 def _note(text: str) -> None:
-    print(text, file=sys.stderr)
+    with suppress(OSError, ValueError):  # no stderr to tell: the exit status says it
+        print(escape(text), file=sys.stderr)
 
 
 def _report_skipped(loaded: Loaded) -> None:
@@ -437,7 +629,7 @@ class _progress_bar:
             transient=True,
         )
         self.progress.start()
-        task = self.progress.add_task(self.source.name, total=size)
+        task = self.progress.add_task(escape(self.source.name), total=size)
         position = self.source.position
         update = self.progress.update
 
@@ -524,11 +716,12 @@ def _reader(log: EventLog[Any, Any], stop: threading.Event, stats: _DemoStats) -
             stats.problems.append(f"a snapshot of {size} events after one of {previous}")
         if len(recent) != min(50, size) or (recent and recent[-1] != snap[size - 1]):
             stats.problems.append(f"the last 50 events of a snapshot of {size} disagree")
-        if len({event[1] for event in shortlog}) != len(shortlog):
+        if len({key for _, key, _ in shortlog}) != len(shortlog):
             stats.problems.append("a shortlog with two events of one type")
-        for event in shortlog[:3]:  # the shortlog agrees with latest() on the same snapshot
-            if snap.latest(event[1]) != event:
-                stats.problems.append(f"latest({event[1]!r}) disagrees with the shortlog")
+        for record in shortlog[:3]:  # the shortlog agrees with latest() on the same snapshot
+            key = record[1]
+            if snap.latest(key) != record:
+                stats.problems.append(f"latest({key!r}) disagrees with the shortlog")
         del stats.problems[10:]  # a broken log would say so thousands of times: keep the first
         previous = size
         stats.reads += 1
@@ -572,22 +765,24 @@ def _run_demo(args: argparse.Namespace) -> int:
     _require_rich()
     from rich.console import Console
     from rich.live import Live
+    from rich.markup import escape as markup_escape
     from rich.table import Table
 
     events: list[tuple[Any, Any]]
     times: list[int] | None = None
+    file_unit: str | None = None  # the unit of the file's times, when known
     if args.file is not None:
         fields = Fields(key=args.key, time=args.time, time_format=args.time_format)
         scratch: EventLog[Any, Raw] = EventLog()
         with open_source(args.file, args.input_format) as source:
             with _collector_parked():
-                source.load(scratch.ingest_many, fields)
+                file_unit = source.load(scratch.ingest_many, fields).time_unit
             records = list(scratch.replay())
-            events = [(event[1], source.to_object(event[2])) for event in records]
-            times = [event[0] for event in records]
+            events = [(key, source.to_object(raw)) for _, key, raw in records]
+            times = [timestamp for timestamp, _, _ in records]
         if not events:
             raise _Usage(f"cowlog: {args.file} holds no records")
-        origin = f"{args.file}, {len(events):,} records, replayed in laps"
+        origin = f"{markup_escape(escape(args.file))}, {len(events):,} records, replayed in laps"
     else:
         events = _generated_events(seed=1, count=50_000)
         origin = f"a generated web-service log, {len(_TEMPLATES)} event types"
@@ -618,7 +813,7 @@ def _run_demo(args: argparse.Namespace) -> int:
         reads = sum(stats.reads for stats in readers)
         grid.add_row(
             f"[bold]{elapsed:4.1f}[/] / {args.seconds:g} s",
-            f"events [bold]{len(log):>10,}[/] ({len(log) / max(elapsed, 1e-9):,.0f}/s)",
+            f"events [bold]{len(log):>10,}[/] ({_demo_rate(len(log), elapsed)})",
             f"snapshots read [bold]{reads:>7,}[/]",
         )
         return grid
@@ -638,7 +833,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - began
 
     snap = log.snapshot()
-    _demo_results(out, snap, readers, elapsed, args)
+    _demo_results(out, snap, readers, elapsed, args, file_unit)
     problems = [problem for stats in readers for problem in stats.problems]
     problems += _check_shortlog(snap)
     if problems:
@@ -652,13 +847,21 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_rate(events: int, elapsed: float) -> str:
+    """The live rate: none before _RATE_AFTER seconds, when a few thousand events over a few
+    milliseconds of thread start-up would show a rate many times the real one."""
+    if elapsed < _RATE_AFTER:
+        return "rate after 0.5 s"
+    return f"{events / elapsed:,.0f}/s"
+
+
 def _check_shortlog(snap: Any) -> list[str]:
     """Compare the snapshot's shortlog with the rule applied to its replay (an O(n) model)."""
     survivor: dict[Any, tuple[int, int]] = {}
-    for offset, event in enumerate(snap.replay()):
-        best = survivor.get(event[1])
-        if best is None or event[0] >= best[0]:
-            survivor[event[1]] = (event[0], offset)
+    for offset, (timestamp, key, _) in enumerate(snap.replay()):
+        best = survivor.get(key)
+        if best is None or timestamp >= best[0]:
+            survivor[key] = (timestamp, offset)
     expected = [snap[offset] for offset in sorted(offset for _, offset in survivor.values())]
     if list(snap.shortlog()) != expected:
         return ["the final shortlog differs from the model's"]
@@ -666,28 +869,32 @@ def _check_shortlog(snap: Any) -> list[str]:
 
 
 def _demo_results(
-    out: Any, snap: Any, readers: list[_DemoStats], elapsed: float, args: argparse.Namespace
+    out: Any,
+    snap: Any,
+    readers: list[_DemoStats],
+    elapsed: float,
+    args: argparse.Namespace,
+    file_unit: str | None,
 ) -> None:
     from rich.table import Table
     from rich.text import Text
 
     events = list(snap.shortlog())
-    times = [_demo_time(event[0], args) for event in events]
-    keys = [str(event[1]) for event in events]
+    times = [_demo_time(timestamp, args, file_unit) for timestamp, _, _ in events]
+    keys = [escape(str(key)) for _, key, _ in events]
     fields = Fields(key=args.key, time=args.time)
-    time_title = "time (UTC)" if args.file is None else "time"
+    title = "time (UTC)" if args.file is None else time_title(file_unit)
     shortlog = Table(
         title="shortlog: the latest event of each type", title_justify="left", expand=True
     )
-    shortlog.add_column(time_title, no_wrap=True, width=max([len(time_title), *map(len, times)]))
+    shortlog.add_column(title, no_wrap=True, width=max([len(title), *map(len, times)]))
     shortlog.add_column(
         "type", style="bold cyan", no_wrap=True, width=min(max([4, *map(len, keys)]), 30)
     )
     shortlog.add_column("summary", overflow="ellipsis", no_wrap=True, ratio=1)
-    for event, time_text, key in zip(events, times, keys, strict=True):
-        value = event[2]
+    for (_, _, value), time_text, key in zip(events, times, keys, strict=True):
         summary = _summary(value, fields) if isinstance(value, dict) else repr(value)
-        shortlog.add_row(time_text, Text(key), Text(summary))
+        shortlog.add_row(time_text, Text(key), Text(escape(summary)))
     out.print(shortlog)
 
     latencies = sorted(latency for stats in readers for latency in stats.latencies)
@@ -712,9 +919,9 @@ def _demo_results(
     out.print(rates)
 
 
-def _demo_time(timestamp: int, args: argparse.Namespace) -> str:
-    if args.file is not None:  # a file's times: in whatever unit the file uses
-        return str(timestamp)
+def _demo_time(timestamp: int, args: argparse.Namespace, file_unit: str | None) -> str:
+    if args.file is not None:  # a file's times: dates if read from dates, else as they are
+        return format_time(timestamp, file_unit)
     moment = datetime.fromtimestamp(timestamp / 1000, UTC)  # the generated log's milliseconds
     return moment.strftime("%H:%M:%S.%f")[:-3]
 
@@ -725,8 +932,23 @@ def _demo_time(timestamp: int, args: argparse.Namespace) -> str:
 def _run_bench(args: argparse.Namespace) -> int:
     from . import bench
 
+    if args.json is not None:
+        _check_writable(args.json, "--json")
     result = bench.run(quick=args.quick, json_path=args.json)
     return result if isinstance(result, int) else 0
+
+
+def _check_writable(path: str, option: str) -> None:
+    """Raise _Usage unless *path* can be opened for writing; leave no file behind."""
+    existed = os.path.lexists(path)
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise _Usage(f"cowlog: {option} {path}: {exc.strerror or exc}") from None
+    if not existed:
+        with suppress(OSError):
+            os.unlink(path)
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -742,28 +964,36 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``cowlog`` command with *argv* (default: ``sys.argv[1:]``); return the exit status.
 
     Never raises for bad input or bad arguments: they print one line on stderr and return 2.
+    Output that cannot be written returns 1: quietly for a closed pipe, with one line otherwise.
     """
-    parser = _parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a usage error already printed
-        return _exit_status(exc)
-    run: Callable[[argparse.Namespace], int] = args.run
     frozen = gc.get_freeze_count()
     try:
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version, or a usage error already printed
+            sys.stdout.flush()
+            return _exit_status(exc)
+        run: Callable[[argparse.Namespace], int] = args.run
         if args.command in ("shortlog", "replay") and read_journal.is_journal(args.file):
-            return read_journal.run(args)  # a journal: read-only, never repaired
-        return run(args)
+            run = read_journal.run  # a journal: read-only, never repaired
+        status = run(args)
+        sys.stdout.flush()  # here, not at exit: a full disk must be reported, not ignored
+        return status
     except (SourceError, _Usage) as exc:
         _flush_quietly()
-        print(str(exc), file=sys.stderr)
+        _note(str(exc))
         return 2
     except KeyboardInterrupt:
         _flush_quietly()
-        print("cowlog: interrupted", file=sys.stderr)
+        _note("cowlog: interrupted")
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader went away (| head): a quiet exit, as Unix tools do
         _silence_stdout()
+        return 1
+    except OSError as exc:  # reading errors are SourceErrors: this is the output failing
+        _silence_stdout()
+        where = exc.filename if exc.filename is not None else "cannot write the output"
+        _note(f"cowlog: {where}: {exc.strerror or exc}")
         return 1
     finally:
         if not frozen and gc.get_freeze_count():  # hand back to the collector what a load parked
@@ -778,7 +1008,8 @@ def _flush_quietly() -> None:
 
 
 def _silence_stdout() -> None:
-    """After a broken pipe, point stdout at devnull so the interpreter's final flush is quiet."""
+    """After a failed write, point stdout at devnull so the interpreter's final flush of what
+    is still buffered is quiet (else: "Exception ignored ..." and exit status 120)."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

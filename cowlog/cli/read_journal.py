@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from .render import escape, output_encoding, prepare_stdout
 from .sources import SourceError
 
 __all__ = ["is_journal", "run"]
@@ -42,15 +43,20 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "shortlog":
         rows: Iterable[tuple[int, Any]] = _shortlog_with_offsets(reading.items)
     else:
-        since = min(max(args.since, snap.first_offset), snap.first_offset + len(snap))
+        end = snap.first_offset + len(snap)
+        since = args.since if getattr(args, "tail", None) is None else end - args.tail
+        since = min(max(since, snap.first_offset), end)
         rows = enumerate(snap.replay(since), start=since)
     table = (args.format or ("table" if sys.stdout.isatty() else "jsonl")) == "table"
+    prepare_stdout("table" if table else "jsonl")
+    encoding = output_encoding()
     out = sys.stdout
     if table:
         out.write(f"{'offset':>8}  {'timestamp':>20}  {'key':<20}  value\n")
     for offset, (timestamp, key, value) in rows:
-        if table:
-            out.write(f"{offset:>8}  {timestamp:>20}  {_text(key):<20}  {_text(value)}\n")
+        if table:  # escaped: a key or value must not drive the terminal
+            key_text, value_text = escape(_text(key), encoding), escape(_text(value), encoding)
+            out.write(f"{offset:>8}  {timestamp:>20}  {key_text:<20}  {value_text}\n")
         else:
             event = {"offset": offset, "timestamp": timestamp, "key": key, "value": value}
             out.write(json.dumps(event, ensure_ascii=False, default=repr) + "\n")

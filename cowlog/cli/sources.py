@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from operator import itemgetter
 from typing import Any, Literal, TextIO
 
@@ -52,6 +53,13 @@ _MILLISECOND = timedelta(milliseconds=1)
 _SIGNED_DIGITS = re.compile(r"-?[0-9]+")
 _BATCH = 1 << 10  # records per ingest_many call (a power of two)
 _PROGRESS_EVERY = 1 << 14  # records between two progress callbacks (a multiple of _BATCH)
+_YEAR_DIRECTIVES = ("%Y", "%y", "%G", "%c", "%x")
+_BOM = "\ufeff"
+_UNCLOSED = "not valid CSV: a quoted field opens on this line and is never closed"
+_BOM_MESSAGE = (
+    "a byte-order mark (U+FEFF) in mid-file, as where two files were joined: read them one at "
+    "a time, or strip it first (sed 's/\\xEF\\xBB\\xBF//g')"
+)
 
 
 class SourceError(Exception):
@@ -89,6 +97,7 @@ class Loaded:
     """What :meth:`Source.load` did: records ingested, bad records skipped, the first skip."""
 
     ingested: int = 0
+    dated: int = 0  # records whose time was a date string (so epoch milliseconds)
     skipped: int = 0
     first_skipped: str | None = None
     skipped_lines: list[int] = field(default_factory=list)
@@ -107,6 +116,12 @@ class Loaded:
             return offset + 1
         first_offset, line = anchors[index]
         return line + offset - first_offset
+
+    @property
+    def time_unit(self) -> str | None:
+        """``"ms"`` if every record's time was read from a date (so is epoch milliseconds), else
+        None: integers are used as they are, in a unit only the user knows."""
+        return "ms" if self.ingested and self.dated == self.ingested else None
 
 
 # -- time ----------------------------------------------------------------------------------------
@@ -135,36 +150,59 @@ def parse_time(value: object, time_format: str | None = None, name: str = "ts") 
         BadRecord: a ``bool``, ``float``, ``null``, list or object, an empty string, or a string
             that does not parse. The message names the field *name*.
     """
+    return _read_time(value, time_format, name)[0]
+
+
+def _read_time(value: object, time_format: str | None, name: str) -> tuple[int, bool]:
+    """parse_time(), and whether the value was a date (True) or an integer used as it is."""
     if type(value) is int:
-        return value
+        return value, False
     if isinstance(value, bool) or not isinstance(value, str | int):
         kind = _json_kind(value)
         raise BadRecord(f"time field {name!r} is {kind}; expected an integer or a date string")
     if isinstance(value, int):  # an int subclass
-        return int(value)
+        return int(value), False
     text = value.strip()
     if not text:
         raise BadRecord(f"time field {name!r} is empty")
     if time_format is not None:
         try:
-            return _epoch_ms(datetime.strptime(text, time_format))
+            return _epoch_ms(datetime.strptime(text, time_format)), True
         except ValueError:
+            if _only_feb_29_fails(text, time_format):
+                raise BadRecord(
+                    f"time field {name!r}: {_short(text)!r} is Feb 29, but --time-format "
+                    f"{time_format!r} has no year, and strptime then takes 1900, which has no "
+                    "Feb 29: add the year to the time (e.g. --time Year+Date) and its directive "
+                    "(%Y)"
+                ) from None
             raise BadRecord(
                 f"time field {name!r}: {_short(text)!r} does not match --time-format "
                 f"{time_format!r}"
             ) from None
     if _SIGNED_DIGITS.fullmatch(text):
         try:
-            return int(text)
+            return int(text), False
         except ValueError:  # more digits than int() accepts
             raise BadRecord(f"time field {name!r}: integer too long") from None
     try:
-        return _epoch_ms(datetime.fromisoformat(text))
+        return _epoch_ms(datetime.fromisoformat(text)), True
     except ValueError:
         raise BadRecord(
             f"time field {name!r}: cannot read {_short(text)!r} as an integer or an ISO 8601 "
             "date; give its layout with --time-format"
         ) from None
+
+
+def _only_feb_29_fails(text: str, time_format: str) -> bool:
+    """Whether *text* fails *time_format* only for want of a leap year (a year-less Feb 29)."""
+    if any(directive in time_format for directive in _YEAR_DIRECTIVES):
+        return False
+    try:
+        datetime.strptime(f"2000 {text}", f"%Y {time_format}")
+    except ValueError:
+        return False
+    return True
 
 
 def _json_kind(value: object) -> str:
@@ -281,9 +319,11 @@ class Source:
         format: Format,
         position: Callable[[], int] | None = None,
         size: int | None = None,
+        format_given: bool = True,
     ) -> None:
         self.name = name
         self.format: Format = format
+        self.format_given = format_given  # False: stdin, read as JSON lines by default
         self.header: list[str] = []
         self.size = size  # bytes, when known: for a progress bar
         self._lines = lines
@@ -352,6 +392,7 @@ class Source:
         append = batch.append
         anchors = loaded.anchors
         ingested = 0
+        dated = 0
         line = 0
         shift = 1  # line - offset while no line breaks the count
         # the loop is written out flat, once: it is the command's whole cost beside parsing
@@ -362,7 +403,18 @@ class Source:
                 except ValueError as exc:
                     if text.isspace() or not text:
                         continue  # a blank line: nothing to ingest
-                    bad(line, f"not valid JSON: {_json_error(exc, text)}")
+                    if text.startswith(_BOM):
+                        bad(line, _BOM_MESSAGE)
+                        continue
+                    message = f"not valid JSON: {_json_error(exc, text)}"
+                    if line == 1 and not self.format_given and _looks_like_csv(text):
+                        raise SourceError(
+                            self.name,
+                            line,
+                            f"{message}; stdin is read as JSON lines: for CSV, add "
+                            "--input-format csv",
+                        ) from None
+                    bad(line, message)
                     continue
                 except RecursionError:
                     bad(line, "JSON nested too deeply to read")
@@ -387,7 +439,10 @@ class Source:
                         except KeyError:
                             raise _missing(time_name or "", record, "--time") from None
                         if type(timestamp) is not int or time_format is not None:
-                            timestamp = parse_time(timestamp, time_format, time_name or "")
+                            timestamp, was_date = _read_time(
+                                timestamp, time_format, time_name or ""
+                            )
+                            dated += was_date
                 except BadRecord as exc:
                     bad(line, str(exc))
                     continue
@@ -405,6 +460,7 @@ class Source:
             raise self._read_error(line + 1, exc) from None
         ingest_many(batch)
         loaded.ingested = ingested
+        loaded.dated = dated
 
     def _load_csv(
         self,
@@ -414,7 +470,27 @@ class Source:
         progress: Callable[[], None] | None,
         loaded: Loaded,
     ) -> None:
-        reader = csv.reader(self._lines)
+        at_end: list[bool] = []
+        # the reader asks for a line past the end only at the end, or inside a quoted field that
+        # is never closed; then it would hand the rest of the file over as one field, silently
+        reader = csv.reader(chain(self._lines, _mark_end(at_end)))
+        limit = csv.field_size_limit()
+        csv.field_size_limit(_FIELD_SIZE_LIMIT)  # a log's stack trace can exceed 128 KiB
+        try:
+            self._read_csv(reader, at_end, ingest_many, fields, bad, progress, loaded)
+        finally:
+            csv.field_size_limit(limit)
+
+    def _read_csv(
+        self,
+        reader: Any,
+        at_end: list[bool],
+        ingest_many: IngestMany,
+        fields: Fields,
+        bad: Callable[[int, str], None],
+        progress: Callable[[], None] | None,
+        loaded: Loaded,
+    ) -> None:
         try:
             try:
                 header = next(reader)
@@ -422,9 +498,14 @@ class Source:
                 return  # an empty file: no records
             except csv.Error as exc:
                 raise SourceError(self.name, 1, f"bad CSV header: {exc}") from None
+            if at_end:
+                opened = 1 + sum(map(_line_breaks, header[:-1]))
+                raise SourceError(self.name, opened, _UNCLOSED)
             if not all(map(str.isascii, header)):
                 try:
                     _check_utf8("".join(header))
+                    if _BOM in "".join(header):
+                        raise BadRecord(_BOM_MESSAGE)
                 except BadRecord as exc:
                     raise SourceError(self.name, reader.line_num, str(exc)) from None
             duplicates = sorted({name for name in header if header.count(name) > 1})
@@ -445,9 +526,10 @@ class Source:
             append = batch.append
             anchors = loaded.anchors
             ingested = 0
+            dated = 0
             shift = 1  # line - offset while no line breaks the count
             start = reader.line_num + 1  # the line the next row starts on
-            last_text, last_time = "", 0  # many rows repeat the previous row's time
+            last_text, last_time, last_dated = "", 0, False  # rows often repeat the last time
             while True:
                 try:
                     row = next(reader)
@@ -458,6 +540,10 @@ class Source:
                     start = reader.line_num + 1
                     continue
                 line, start = start, reader.line_num + 1
+                if at_end:
+                    opened = line + sum(map(_line_breaks, row[:-1]))
+                    bad(opened, _UNCLOSED)
+                    continue
                 if len(row) != width:
                     if not row:
                         continue  # a blank line
@@ -467,6 +553,8 @@ class Source:
                 try:
                     if not all(map(str.isascii, cells)):
                         _check_utf8("".join(cells))
+                        if _BOM in cells[0]:
+                            raise BadRecord(_BOM_MESSAGE)
                     key = get_key(cells)
                     if not key:
                         key = _checked_key(key, key_name)
@@ -476,6 +564,7 @@ class Source:
                         text = get_time(cells)
                         if text == last_text and text:
                             timestamp = last_time
+                            dated += last_dated
                         elif (
                             time_format is None
                             and text.isdigit()
@@ -483,8 +572,10 @@ class Source:
                             and len(text) < 19  # int() refuses 4,301 digits: parse_time says so
                         ):
                             timestamp = int(text)
+                            last_dated = False
                         else:
-                            timestamp = parse_time(text, time_format, time_name)
+                            timestamp, last_dated = _read_time(text, time_format, time_name)
+                            dated += last_dated
                         last_text, last_time = text, timestamp
                 except BadRecord as exc:
                     bad(line, str(exc))
@@ -501,6 +592,7 @@ class Source:
                         progress()
             ingest_many(batch)
             loaded.ingested = ingested
+            loaded.dated = dated
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
             raise self._read_error(reader.line_num + 1, exc) from None
 
@@ -531,6 +623,40 @@ class Source:
         if isinstance(raw, str):
             return raw.strip()
         return json.dumps(dict(zip(self.header, raw, strict=True)), ensure_ascii=False)
+
+
+def _largest_field_size_limit() -> int:
+    """The largest limit csv.field_size_limit() takes here (a C long: 2**31 - 1 on Windows)."""
+    previous = csv.field_size_limit()
+    for limit in (sys.maxsize, 2**31 - 1):
+        try:
+            csv.field_size_limit(limit)
+        except OverflowError:
+            continue
+        csv.field_size_limit(previous)
+        return limit
+    return previous
+
+
+_FIELD_SIZE_LIMIT = _largest_field_size_limit()
+
+
+def _mark_end(at_end: list[bool]) -> Iterator[str]:
+    """An empty iterator that records, in *at_end*, that it was asked for a line."""
+    at_end.append(True)
+    return
+    yield  # a generator function: the body runs on the first next()
+
+
+def _line_breaks(text: str) -> int:
+    """How many line breaks *text* holds (\\r\\n, \\n or \\r each count one)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _looks_like_csv(text: str) -> bool:
+    """Whether a line that is not JSON looks like a CSV header or row."""
+    stripped = text.lstrip(_BOM + " \t")
+    return "," in stripped and not stripped.startswith(("{", "["))
 
 
 def _json_error(exc: ValueError, text: str) -> str:
@@ -575,15 +701,16 @@ def open_source(path: str, input_format: str | None = None) -> Iterator[Source]:
     format = _format_of(path, input_format)
     newline = "" if format == "csv" else None  # the csv module reads its own line endings
     if path == "-":
+        given = input_format is not None
         stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
         if stdin is None:
-            yield Source("<stdin>", sys.stdin, format)
+            yield Source("<stdin>", sys.stdin, format, format_given=given)
             return
         text = io.TextIOWrapper(
             stdin, encoding="utf-8-sig", errors="surrogateescape", newline=newline
         )
         try:
-            yield Source("<stdin>", text, format)
+            yield Source("<stdin>", text, format, format_given=given)
         finally:
             text.detach()  # leave sys.stdin usable
         return
