@@ -121,7 +121,7 @@ class Recovery:
     Attributes:
         path: the journal's path.
         created: True if the file did not exist (or was empty) and was created.
-        events: events recovered into the log.
+        events: events read from the file (trimmed ones included: see `trim`).
         frames: intact frames read.
         end: the offset where the intact frames end (the file's size after opening).
         dropped_bytes: bytes cut off the end (a torn tail, or with ``on_corruption="truncate"``
@@ -495,9 +495,9 @@ class _Journal:
         except OSError as exc:
             failure = JournalWriteError(
                 exc.errno,
-                f"journal {self.path}: fsync failed ({os.strerror(exc.errno or 0)}); writes not "
-                "covered by an earlier fsync were refused, and the journal refuses every write "
-                "until it is reopened (a failed fsync cannot be retried safely)",
+                f"journal {self.path}: fsync failed ({os.strerror(exc.errno or 0)}); the journal "
+                "refuses every write until it is reopened (a failed fsync cannot be retried "
+                "safely; with fsync='always', the writes it was to cover were refused)",
             )
             self.refusal = self.failed = failure
             raise failure from exc
