@@ -152,6 +152,7 @@ def bench_journal(quick: bool = False, step: Callable[[str], None] | None = None
         # host's cache): short blocks of each measure alternate, and each is summed over them all.
         blocks = 10 if quick else 40
         probes: list[float] = []
+        latencies: list[float] = []  # of each single ingest with one writer
         one_writer = journal.open(fresh_path(), fsync="always")
         four_writers = journal.open(fresh_path(), fsync="always")
         team = _Writers(four_writers, 4)
@@ -160,10 +161,11 @@ def bench_journal(quick: bool = False, step: Callable[[str], None] | None = None
         try:
             for block in range(blocks):
                 probes += _fsync_latencies(directory, 10)
-                begin = time.perf_counter()
                 for i in range(10):
+                    begin = time.perf_counter()
                     one_writer.ingest("key", i, block)
-                spent["one"] += time.perf_counter() - begin
+                    latencies.append(time.perf_counter() - begin)
+                spent["one"] += sum(latencies[-10:])
                 done["one"] += 10
                 spent["four"] += team.run(10)
                 done["four"] += 40
@@ -171,8 +173,12 @@ def bench_journal(quick: bool = False, step: Callable[[str], None] | None = None
             team.stop()
             one_writer.close()
             four_writers.close()
+        results["fsync mean"] = sum(probes) / len(probes)
         probes.sort()
+        latencies.sort()
         results["fsync p50"] = probes[len(probes) // 2]
+        results["fsync p99"] = probes[len(probes) * 99 // 100]
+        results["always 1 writer p50"] = latencies[len(latencies) // 2]
         results["single always 1 writer"] = spent["one"] / done["one"]
         results["single always 4 writers"] = spent["four"] / done["four"]
         note("journal: recovery")
@@ -248,12 +254,23 @@ def journal_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     )
     p50 = results["fsync p50"]
     one = results["single always 1 writer"]
+    one_p50 = results["always 1 writer p50"]
     rows.append(
         (
-            "fsync='always', 1 writer",
-            f"{1 / one:,.0f}/s; 1 / fsync p50 = {1 / p50:,.0f}/s ({p50 * 1e3:.2f} ms)",
+            "fsync='always', 1 writer (medians)",
+            f"ingest p50 {one_p50 * 1e3:.3f} ms, fsync p50 {p50 * 1e3:.3f} ms "
+            f"(p99 {results['fsync p99'] * 1e3:.2f}): {p50 / one_p50:.2f}x",
             ">= 0.7x",
-            str(1 / one >= 0.7 / p50),
+            str(p50 / one_p50 >= 0.7),
+        )
+    )
+    mean = results["fsync mean"]
+    rows.append(
+        (
+            "fsync='always', 1 writer (rates)",
+            f"{1 / one:,.0f}/s; 1 / mean fsync = {1 / mean:,.0f}/s: {mean / one:.2f}x",
+            ">= 0.7x",
+            str(mean / one >= 0.7),
         )
     )
     four = results["single always 4 writers"]
