@@ -914,3 +914,28 @@ def test_the_cli_tails_a_journal_and_escapes_its_table(
     assert main(["replay", "--since", "5", "--format", "table", str(path)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "red" in out
+
+
+def test_the_bench_rows_judge_each_bar_by_its_own_figures() -> None:
+    from cowlog.cli.bench_journal import journal_rows
+
+    results = {
+        "json_library": "orjson",
+        "single plain": 1e-6,
+        "single never": 3e-6,  # 3x: met
+        "single interval": 4e-6,  # 0.75x the rate of never: missed
+        "batch100 plain": 1e-6,
+        "batch100 never": 2.5e-6,  # missed
+        "fsync p50": 1e-3,
+        "fsync p99": 5e-3,
+        "fsync mean": 2e-3,
+        "always 1 writer p50": 1.2e-3,  # 0.83x: met
+        "single always 1 writer": 4e-3,  # 0.5x of 1 / mean: missed
+        "single always 4 writers": 2e-3,  # 2x: met
+        "recover events": 1000,
+        "recover ingest_many": 1.0,
+        "recover single frames": 4.0,  # met
+        "recover batch frames": 2.5,  # missed
+    }
+    verdicts = [met == "True" for _, _, _, met in journal_rows(results)]
+    assert verdicts == [True, False, False, True, False, True, True, False]
