@@ -403,8 +403,9 @@ def test_another_process_cannot_open_it(path: Path) -> None:
     assert child.returncode == 0
 
 
-def test_a_forked_child_cannot_write_through_its_parents_journal(path: Path) -> None:
-    log = journal.open(path, fsync="always")
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_forked_child_cannot_write_through_its_parents_journal(path: Path, policy: str) -> None:
+    log = journal.open(path, fsync=policy)
     log.ingest("before", 0, 0)
     pid = os.fork()
     if pid == 0:  # the child: every write is refused, reads work, closing leaves the lock
