@@ -649,8 +649,12 @@ class JournaledLog(EventLog[K, V]):
             >>> log.close()
 
         Raises:
-            as `EventLog.ingest`, and `JournalWriteError`, ``TypeError`` naming the codec,
-            ``RuntimeError`` in a forked child: see the class.
+            TypeError: as `EventLog.ingest`, or the codec would not bring *key* or *value* back
+                equal (the message names the codec): nothing written, nothing ingested.
+            JournalWriteError: the frame could not be written: the event is not in the log.
+            LogClosedError: the log is closed.
+            RuntimeError: a re-entrant write, or a forked child of the process that opened the
+                journal.
         """
         # Mirrors EventLog.ingest's fast path, with the frame written before the store that
         # publishes. tests/test_journal_stateful.py compares the log and its file after every step.
@@ -1019,7 +1023,7 @@ class _AlwaysLog(JournaledLog[K, V]):
         """Append a batch as one frame, all or nothing (see `EventLog.ingest_many`).
 
         Raises:
-            as `ingest`; an item the codec refuses is named by its index.
+            TypeError: as `ingest`; an item the codec refuses is named by its index.
         """
         result = super().ingest_many(items)
         if len(result):
