@@ -264,7 +264,7 @@ def is_journal(path: str | os.PathLike[str]) -> bool:
 # -- decoding --------------------------------------------------------------------------------------
 
 
-Items = list[tuple[Any, Any, Any]]
+Items = list[Any]  # (key, value, timestamp) tuples, or [key, value, timestamp] lists
 Trims = list[tuple[int, int]]
 
 
@@ -292,6 +292,9 @@ def _decode_items(
             lists = list(map(codec.decode, payloads))
         if dict in set(map(type, lists)):
             return _with_trims(lists)
+        lengths = set(map(len, lists))
+        if lengths == {3}:  # one event a frame: each [key, value, timestamp] is an item as it is
+            return lists, []
         if not sum(map(len, lists)) % 3:  # a number or a short list fails here or below
             fields = chain.from_iterable(lists)
             return list(zip(fields, fields, fields, strict=False)), []
@@ -400,6 +403,8 @@ def read(path: str | os.PathLike[str]) -> Reading:
     if found.damaged and found.next_frame is not None:
         raise _mid_file(name, found)
     items, trims = _decode_items(codec, found.payloads, data, start, name)
+    if items and type(items[0]) is list:  # recovery takes lists as they come; a reader, tuples
+        items = list(map(tuple, items))
     return Reading(name, codec_name, items, found.end, found.size, trims)
 
 

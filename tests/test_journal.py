@@ -940,3 +940,10 @@ def test_the_bench_rows_judge_each_bar_by_its_own_figures() -> None:
     }
     verdicts = [met == "True" for _, _, _, met in journal_rows(results)]
     assert verdicts == [True, False, False, True, False, True, True, False]
+
+
+def test_read_hands_out_tuples_whatever_the_frames(path: Path) -> None:
+    with journal.open(path) as log:
+        log.ingest("a", [1], 1)
+        log.ingest("b", {"x": 2}, 2)
+    assert journal.read(path).items == [("a", [1], 1), ("b", {"x": 2}, 2)]
