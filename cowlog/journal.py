@@ -3,7 +3,7 @@
 ``EventLog.open(path)`` (the same as `cowlog.journal.open`) recovers every event in the file into
 a new log, offsets unchanged, then appends one frame per accepted write (one per `ingest`, one per
 `ingest_many` batch), under the writer lock, so the journal's order is the log's order. The file
-format lives in ``cowlog/_frames.py``; the codecs in ``cowlog/_codec.py``.
+format lives in ``cowlog/_frames.py``; the codecs in ``cowlog/_journal_codec.py``.
 
 Per ``fsync`` policy (docs/journal.md has the promises and the table):
 
@@ -38,7 +38,6 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from ._checks import LogClosedError, check_offset, check_timestamp
-from ._codec import CODECS, Codec, PickleWarning, get_codec
 from ._frames import (
     _FRAME,
     MAGIC,
@@ -49,6 +48,7 @@ from ._frames import (
     parse_header,
     scan,
 )
+from ._journal_codec import CODECS, Codec, PickleWarning, get_codec
 from ._log import EventLog
 from ._state import CHUNK_BITS, CHUNK_MASK
 

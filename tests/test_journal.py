@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 import cowlog.journal as journal
 from cowlog import EventLog
-from cowlog._codec import CODECS, get_codec
 from cowlog._frames import FRAME_HEADER, MAGIC, encode_header, scan
+from cowlog._journal_codec import CODECS, get_codec
 from cowlog.journal import (
     JournalCorruptError,
     JournalFormatError,
@@ -192,7 +192,7 @@ _json_values = st.recursive(
 def test_orjson_and_the_stdlib_read_each_other(value: Any) -> None:
     """What either writes, the other reads back equal: one format whichever is installed."""
     orjson = pytest.importorskip("orjson")
-    from cowlog._codec import _stdlib_decode, _stdlib_encode
+    from cowlog._journal_codec import _stdlib_decode, _stdlib_encode
 
     assert orjson.loads(_stdlib_encode(value)) == value
     assert _stdlib_decode(orjson.dumps(value)) == value
@@ -894,7 +894,7 @@ def test_a_string_that_cannot_be_utf8_is_refused_in_a_batch_too(path: Path, code
 def test_import_cowlog_imports_neither_the_journal_nor_its_libraries() -> None:
     code = (
         "import sys, cowlog; log = cowlog.EventLog(); log.ingest('a', 1, 1); "
-        "print(sorted(m for m in ('cowlog.journal', 'cowlog._codec', 'orjson', 'msgspec') "
+        "print(sorted(m for m in ('cowlog.journal', 'cowlog._journal_codec', 'orjson', 'msgspec') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,4 +1,4 @@
-"""Codecs: how a journal (or another backend) turns records into bytes and back.
+"""The journal's codecs: how a journal turns records into bytes and back.
 
 A codec has a ``name`` (stored in a journal's header), ``encode(obj) -> bytes`` and
 ``decode(data) -> obj``, and ``check_round_trip(obj)``, which refuses with a ``TypeError`` naming
