@@ -17,22 +17,40 @@ from cowlog.cli.bench import MAKERS as MAKERS
 from cowlog.cli.bench import Item as Item
 from cowlog.cli.bench import _items as items
 from cowlog.cli.bench import _prefill as prefill
+from cowlog.cli.bench import _random_items as random_items
 
 BIG = 1_000_000
 
 
 class Logs:
-    """Prefilled logs by (design, events, keys), made on first use and kept for the session."""
+    """Prefilled logs by (design, events, keys, order), made on first use, kept for the session.
+
+    *order* is ``"round-robin"`` (`cowlog bench`'s items: key ``i % keys``) or ``"random"`` (keys
+    drawn with ``random.Random(1)``, so survivors are out of first-seen order). The design
+    ``"list"`` is no log: a plain list of the very tuples the cowlog log of the same slot stores.
+    """
 
     def __init__(self) -> None:
-        self._made: dict[tuple[str, int, int, str], Any] = {}
+        self._made: dict[tuple[str, int, int, str, str], Any] = {}
 
-    def get(self, design: str, n: int, keys: int = 100, purpose: str = "read") -> Any:
+    def get(
+        self,
+        design: str,
+        n: int,
+        keys: int = 100,
+        purpose: str = "read",
+        order: str = "round-robin",
+    ) -> Any:
         """A log of *n* events; a different *purpose* gets its own copy (for benchmarks that
         ingest into it, so that readers elsewhere see the size they expect)."""
-        slot = (design, n, keys, purpose)
+        slot = (design, n, keys, purpose, order)
         if slot not in self._made:
-            self._made[slot] = prefill(design, items(n, keys))
+            if design == "list":
+                made: Any = list(self.get("cowlog", n, keys, purpose, order).replay())
+            else:
+                make = random_items if order == "random" else items
+                made = prefill(design, make(n, keys))
+            self._made[slot] = made
         return self._made[slot]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain, islice
+from itertools import chain, compress, islice
 from operator import index as _index
 from operator import itemgetter
 from typing import overload
@@ -22,6 +22,9 @@ __all__ = ["Snapshot"]
 
 
 _first_offset = itemgetter(1)
+_last_offset = itemgetter(-1)
+#: Marking survivors beats sorting their offsets once keys are at least 1/_DENSE of the events.
+_DENSE = 8
 
 
 class Snapshot(Sequence[Record[K, V]]):
@@ -123,6 +126,15 @@ class Snapshot(Sequence[Record[K, V]]):
                 slice.
         """
         first, size = self._first, self._size
+        if type(index) is int and -(size - first) <= index < size - first:  # the common case
+            offset = (size if index < 0 else first) + index
+            sealed = self._sealed
+            chunks = sealed.chunks
+            chunk = (offset >> CHUNK_BITS) - sealed.base
+            if chunk < len(chunks):
+                record: Record[K, V] = chunks[chunk][offset & CHUNK_MASK]
+                return record
+            return self._tail[offset - ((sealed.base + len(chunks)) << CHUNK_BITS)]
         if isinstance(index, slice):
             start, stop, step = index.indices(size - first)
             if step == 1:
@@ -143,8 +155,8 @@ class Snapshot(Sequence[Record[K, V]]):
             index += length
         if not 0 <= index < length:
             raise IndexError(f"snapshot index out of range: {index} (length {length})")
-        record: Record[K, V] = record_at(self._sealed, self._tail, first + index)
-        return record
+        found: Record[K, V] = record_at(self._sealed, self._tail, first + index)
+        return found
 
     def __iter__(self) -> Iterator[Record[K, V]]:
         """Iterate over the retained records in arrival order (the same as `replay`)."""
@@ -229,10 +241,22 @@ class Snapshot(Sequence[Record[K, V]]):
                 break
             except IndexError:  # a refused write's repair popped its new keys under the search
                 continue
-        offsets = [history[-1] for history in islice(keys, visible)]
-        if offsets and max(offsets) >= size:  # a key changed after this version: search back
-            offsets = [survivor_offset(history, size) for history in islice(keys, visible)]
+        if visible * _DENSE >= size and not sealed.base:
+            # Many keys for the events held (and nothing dropped): mark each key's survivor, then
+            # let C pick the marked records out of the replay: no sort, no fetch per key.
+            marks = bytearray(size)
+            try:
+                for history in islice(keys, visible):
+                    marks[history[-1]] = 1
+            except IndexError:  # a key changed after this version: search back
+                marks = bytearray(size)
+                for history in islice(keys, visible):
+                    marks[survivor_offset(history, size)] = 1
+            return compress(self._records(0, size), marks)
+        offsets = list(map(_last_offset, islice(keys, visible)))  # each key's newest, in C
         offsets.sort()
+        if offsets and offsets[-1] >= size:  # a key changed after this version: search back
+            offsets = sorted(survivor_offset(history, size) for history in islice(keys, visible))
         chunks, first_chunk = sealed.chunks, sealed.base
         if not offsets or offsets[0] >> CHUNK_BITS < first_chunk:  # some survivor was dropped
             return iter([record_at(sealed, tail, offset) for offset in offsets])

@@ -50,7 +50,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import partial
 from itertools import accumulate, islice, pairwise
-from typing import Any, NoReturn, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -68,6 +68,7 @@ __all__ = [
     "SnapshotLike",
     "StressReport",
     "check_history",
+    "equal_values",
     "log_state_machine",
     "reference_shortlog",
     "stress",
@@ -125,15 +126,51 @@ def _fail(message: str) -> NoReturn:
     raise AssertionError(message)
 
 
-def _assert_events(actual: Iterable[Any], expected: Sequence[Triple], what: str) -> None:
-    """Assert *actual* yields exactly *expected*: equal triples, int timestamps, same values."""
+#: How values are compared: ``"identity"`` (a log that stores values by reference hands back the
+#: very object ingested) or ``"equal"`` (a backend that serializes: equal, type for type).
+Values = Literal["identity", "equal"]
+_VALUES: tuple[Values, ...] = ("identity", "equal")
+
+
+def _check_values(values: object) -> Values:
+    if values not in _VALUES:
+        raise ValueError(f"values must be one of {_VALUES}, got {values!r}")
+    return values
+
+
+def equal_values(a: Any, b: Any) -> bool:
+    """Type-strict deep equality: ``1 == True`` and ``[1] == (1,)`` are not equal here.
+
+    >>> equal_values({"a": [1, 2.5]}, {"a": [1, 2.5]})
+    True
+    >>> equal_values([1], (1,)), equal_values(1, True)
+    (False, False)
+    """
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and all(map(equal_values, a, b))
+    if kind is dict:
+        return a.keys() == b.keys() and all(equal_values(v, b[k]) for k, v in a.items())
+    return bool(a == b)
+
+
+def _assert_events(
+    actual: Iterable[Any], expected: Sequence[Triple], what: str, values: Values = "identity"
+) -> None:
+    """Assert *actual* yields exactly *expected*: equal triples, int timestamps, and values that
+    are the same objects (``values="identity"``) or equal type for type (``"equal"``)."""
     got = list(actual)
+    by_identity = values == "identity"
     for offset, (a, e) in enumerate(zip(got, expected, strict=False)):
         if not (isinstance(a, tuple) and len(a) == 3):
             _fail(f"{what}: item {offset} is {a!r}, not a (timestamp, key, value) tuple")
         if type(a[0]) is not int:
             _fail(f"{what}: item {offset} has timestamp {a[0]!r} of type {type(a[0]).__name__}")
-        if tuple(a) != e or a[2] is not e[2]:
+        if tuple(a) != e or not (a[2] is e[2] if by_identity else equal_values(a[2], e[2])):
             _fail(f"{what}: item {offset} is {tuple(a)!r}, expected {e!r}")
     if len(got) != len(expected):
         _fail(
@@ -142,12 +179,14 @@ def _assert_events(actual: Iterable[Any], expected: Sequence[Triple], what: str)
         )
 
 
-def _assert_event(actual: Any, expected: Triple | None, what: str) -> None:
+def _assert_event(
+    actual: Any, expected: Triple | None, what: str, values: Values = "identity"
+) -> None:
     if expected is None:
         if actual is not None:
             _fail(f"{what}: got {actual!r}, expected None")
         return
-    _assert_events([actual], [expected], what)
+    _assert_events([actual], [expected], what, values)
 
 
 def _survivors(events: Sequence[Triple]) -> dict[Any, Triple]:
@@ -455,7 +494,7 @@ def _run(
     return history
 
 
-def check_history(history: History, final: Sequence[Any]) -> None:
+def check_history(history: History, final: Sequence[Any], *, values: Values = "identity") -> None:
     """Check a concurrent run's *history* against the log's *final* replay; raise AssertionError.
 
     O(n log n) for n events, plus O(k log k) per recorded snapshot for k keys. Checks that:
@@ -477,7 +516,8 @@ def check_history(history: History, final: Sequence[Any]) -> None:
         _fail(history.violations[0])
     initial = history.initial
     n_initial = len(initial)
-    _assert_events(final[:n_initial], initial, "events ingested before the threads started")
+    values = _check_values(values)
+    _assert_events(final[:n_initial], initial, "events ingested before the threads started", values)
     positions = [[-1] * len(w.keys) for w in history.writers]
     for offset in range(n_initial, len(final)):
         timestamp, key, tag = final[offset]
@@ -543,7 +583,9 @@ def check_history(history: History, final: Sequence[Any]) -> None:
             _fail(f"a snapshot taken with {size} events later had {len(view.snapshot)}")
         if inside_batch[size]:
             _fail(f"a snapshot of {size} events shows part of a batch")
-        _assert_events(view.tail, final[size - len(view.tail) : size], "a snapshot's last events")
+        _assert_events(
+            view.tail, final[size - len(view.tail) : size], "a snapshot's last events", values
+        )
         if size and tuple(view.snapshot[-1]) != tuple(final[size - 1]):
             _fail(f"a snapshot of {size} events later ended with {view.snapshot[-1]!r}")
         i = bisect_left(ends, view.start)  # ops that returned before snapshot() was called
@@ -570,7 +612,9 @@ def check_history(history: History, final: Sequence[Any]) -> None:
                 survivor[key] = offset
             offset += 1
         expected = [tuple(final[o]) for o in sorted(survivor.values())]
-        _assert_events(view.shortlog, expected, f"the shortlog of a snapshot of {view.size} events")
+        _assert_events(
+            view.shortlog, expected, f"the shortlog of a snapshot of {view.size} events", values
+        )
 
 
 def stress(
@@ -586,6 +630,8 @@ def stress(
     switch_interval: float = 1e-6,
     max_views: int = 20_000,
     timeout: float = 300.0,
+    values: Values = "identity",
+    teardown: Callable[[Any], None] | None = None,
 ) -> StressReport:
     """Hammer a fresh log with writer and reader threads started together; check the history.
 
@@ -593,6 +639,8 @@ def stress(
     ``ingest_many`` batches of up to *max_batch*) while each reader takes snapshots and reads their
     shortlog and last events in a loop, all under ``sys.setswitchinterval(switch_interval)``
     (restored afterwards). The plans come from ``random.Random(seed)`` before any thread starts.
+    *values* says how values are compared (``"equal"`` for a backend that serializes them);
+    ``teardown(log)``, if given, runs at the end, pass or fail (a remote backend deletes its data).
 
     >>> from cowlog import EventLog
     >>> stress(EventLog, writers=2, events_per_writer=500, readers=1).events
@@ -602,16 +650,21 @@ def stress(
         AssertionError: a promise was broken (see :func:`check_history`), a thread raised, or a
             thread was still running after *timeout* seconds.
     """
+    values = _check_values(values)
     plans = _plan(random.Random(seed), writers, events_per_writer, keys, batch_percent, max_batch)
     log = factory()
-    began = time.perf_counter()
-    history = _run(log, plans, readers, switch_interval, max_views, timeout)
-    seconds = time.perf_counter() - began
-    final = list(log.replay())
-    if len(log) != len(final):
-        _fail(f"len(log) is {len(log)} but its replay has {len(final)} events")
-    check_history(history, final)
-    _assert_events(log.shortlog(), reference_shortlog(final), "the final shortlog")
+    try:
+        began = time.perf_counter()
+        history = _run(log, plans, readers, switch_interval, max_views, timeout)
+        seconds = time.perf_counter() - began
+        final = list(log.replay())
+        if len(log) != len(final):
+            _fail(f"len(log) is {len(log)} but its replay has {len(final)} events")
+        check_history(history, final, values=values)
+        _assert_events(log.shortlog(), reference_shortlog(final), "the final shortlog", values)
+    finally:
+        if teardown is not None:
+            teardown(log)
     return StressReport(
         events=len(final),
         batches=sum(1 for w in plans for _, count in w.ops if count),
@@ -630,6 +683,9 @@ def log_state_machine(
     max_events: int = 3000,
     write_timeout: float = 10.0,
     retain: int | None = None,
+    values: Values = "identity",
+    keys: st.SearchStrategy[Any] | None = None,
+    teardown: Callable[[Any], None] | None = None,
 ) -> type[RuleBasedStateMachine]:
     """Return a Hypothesis state machine that checks a log made by *factory* against a list model.
 
@@ -657,9 +713,19 @@ def log_state_machine(
     that many of the newest events are kept. (The concurrency rule runs only before a first trim:
     its checker needs the whole log.)
 
+    For a backend that is not an in-process log: *values* ``"equal"`` compares values by
+    type-strict deep equality instead of identity (a backend that serializes hands back copies);
+    *keys* replaces the default key pool (strings, small ints, booleans, tuples of ints, ``None``,
+    frozensets) with the keys the backend can store; ``teardown(log)`` runs after each example,
+    pass or fail (delete what the example stored; every example gets a fresh ``factory()``).
+
     >>> from cowlog import EventLog
     >>> TestEventLog = log_state_machine(EventLog).TestCase
     """
+    values = _check_values(values)
+    key_pool: st.SearchStrategy[Any] = _keys if keys is None else keys
+    check_events = partial(_assert_events, values=values)
+    check_event = partial(_assert_event, values=values)
 
     class LogStateMachine(RuleBasedStateMachine):
         """Drive one log with random calls and compare it with a plain list after every step."""
@@ -673,6 +739,10 @@ def log_state_machine(
             self.model: list[Triple] = []  # every event ever ingested, trimmed or not
             self.first = 0  # the log's first retained offset (0 for a log without retention)
             self.trimmed = 0  # the greatest offset the machine itself trimmed before
+
+        def teardown(self) -> None:
+            if teardown is not None:
+                teardown(self.log)
 
         # -- helpers ------------------------------------------------------------------------------
 
@@ -691,7 +761,7 @@ def log_state_machine(
                 )
             if len(self.log) != before:
                 _fail(f"{what} was refused but changed len(log) from {before} to {len(self.log)}")
-            _assert_events(
+            check_events(
                 self.log.replay(), self.model[self.first :], f"replay after refusing {what}"
             )
             return error
@@ -725,7 +795,7 @@ def log_state_machine(
         # -- writers ------------------------------------------------------------------------------
 
         @precondition(lambda self: len(self.model) < max_events)
-        @rule(key=_keys, value=_values, timestamp=_timestamps, by_keyword=st.booleans())
+        @rule(key=key_pool, value=_values, timestamp=_timestamps, by_keyword=st.booleans())
         def ingest(self, key: Any, value: Any, timestamp: int | None, by_keyword: bool) -> None:
             if timestamp is None and by_keyword:
                 offset = self.log.ingest(key, value)
@@ -740,11 +810,11 @@ def log_state_machine(
             if timestamp is None and type(expected_ts) is not int:
                 _fail(f"ingest with timestamp=None stored {expected_ts!r}, not an int")
             self.model.append((expected_ts, key, value))
-            _assert_event(stored, self.model[-1], "the record at the offset ingest returned")
+            check_event(stored, self.model[-1], "the record at the offset ingest returned")
 
         @precondition(lambda self: len(self.model) < max_events)
         @rule(
-            items=st.lists(st.tuples(_keys, _values, _timestamps), max_size=8),
+            items=st.lists(st.tuples(key_pool, _values, _timestamps), max_size=8),
             one_shot=st.booleans(),
         )
         def ingest_many(self, items: list[tuple[Any, Any, int | None]], one_shot: bool) -> None:
@@ -759,7 +829,7 @@ def log_state_machine(
             for i, (key, value, timestamp) in enumerate(items):
                 stamp = added[i][0] if timestamp is None and i < len(added) else timestamp
                 self.model.append((operator.index(stamp) if stamp is not None else -1, key, value))
-            _assert_events(added, self.model[before:], f"the {len(items)} events of a batch")
+            check_events(added, self.model[before:], f"the {len(items)} events of a batch")
 
         @precondition(lambda self: len(self.model) < max_events)
         @rule(
@@ -782,7 +852,7 @@ def log_state_machine(
 
         # -- invalid calls: each must raise and change nothing ------------------------------------
 
-        @rule(key=_keys, value=_values, timestamp=st.sampled_from(BAD_TIMESTAMPS))
+        @rule(key=key_pool, value=_values, timestamp=st.sampled_from(BAD_TIMESTAMPS))
         def refuse_bad_timestamp(self, key: Any, value: Any, timestamp: object) -> None:
             self._unchanged(
                 lambda: self.log.ingest(key, value, timestamp),
@@ -820,7 +890,7 @@ def log_state_machine(
             self._next_write_works(f"ingest(key={key!r})")
 
         @rule(
-            items=st.lists(st.tuples(_keys, _values, _timestamps), min_size=1, max_size=8),
+            items=st.lists(st.tuples(key_pool, _values, _timestamps), min_size=1, max_size=8),
             data=st.data(),
             one_shot=st.booleans(),
         )
@@ -834,7 +904,7 @@ def log_state_machine(
                 ),
                 label="kind",
             )
-            key, value, _ = data.draw(st.tuples(_keys, _values, _timestamps), label="item")
+            key, value, _ = data.draw(st.tuples(key_pool, _values, _timestamps), label="item")
             bad: object = {
                 "timestamp": (key, value, data.draw(st.sampled_from(BAD_TIMESTAMPS))),
                 "unhashable": ([key], value, 1),
@@ -913,21 +983,21 @@ def log_state_machine(
             n = len(expected)
             if len(snap) != n:
                 _fail(f"a snapshot taken with {n} events now has len {len(snap)}")
-            _assert_events(iter(snap), expected, f"iter() of a snapshot of {n} events")
-            _assert_events(snap.replay(), expected, f"replay() of a snapshot of {n} events")
+            check_events(iter(snap), expected, f"iter() of a snapshot of {n} events")
+            check_events(snap.replay(), expected, f"replay() of a snapshot of {n} events")
             ends = {first, first + n, first + n + 1, first + n + 7}
             for since in sorted(ends | {data.draw(st.integers(first, first + n), label="since")}):
-                _assert_events(snap.replay(since), everything[since:], f"replay({since}) of {n}")
+                check_events(snap.replay(since), everything[since:], f"replay({since}) of {n}")
             if first:
                 self._refuses_trimmed(snap, first - 1, first, "a snapshot")
-            _assert_events(snap.shortlog(), reference_shortlog(everything), f"shortlog of {n}")
+            check_events(snap.shortlog(), reference_shortlog(everything), f"shortlog of {n}")
             survivors = _survivors(everything)
             for key, event in survivors.items():
-                _assert_event(snap.latest(key), event, f"latest({key!r}) of a snapshot of {n}")
-            _assert_event(snap.latest(_NeverSeen()), None, "latest() of an absent key")
+                check_event(snap.latest(key), event, f"latest({key!r}) of a snapshot of {n}")
+            check_event(snap.latest(_NeverSeen()), None, "latest() of an absent key")
             for index in {0, -1, n - 1, -n, data.draw(st.integers(-n - 2, n + 1), label="i")}:
                 if -n <= index < n:
-                    _assert_event(snap[index], expected[index], f"snapshot[{index}] of {n}")
+                    check_event(snap[index], expected[index], f"snapshot[{index}] of {n}")
                 else:
                     self._unchanged(
                         partial(snap.__getitem__, index), f"snapshot[{index}] of {n}", IndexError
@@ -937,7 +1007,7 @@ def log_state_machine(
             piece = snap[start:stop]
             if type(piece) is not list:
                 _fail(f"snapshot[{start}:{stop}] is a {type(piece).__name__}, not a list")
-            _assert_events(piece, expected[start:stop], f"snapshot[{start}:{stop}] of {n}")
+            check_events(piece, expected[start:stop], f"snapshot[{start}:{stop}] of {n}")
 
         @rule(
             target=iterators,
@@ -968,13 +1038,13 @@ def log_state_machine(
                 self.log.ingest("a", value, 0)
                 self.model.append((0, "a", value))
             read = data.draw(st.integers(0, len(expected)), label="read now")
-            _assert_events(list(islice(iterator, read)), expected[:read], f"{kind} read at once")
+            check_events(list(islice(iterator, read)), expected[:read], f"{kind} read at once")
             return f"{kind} of {n} events", iterator, expected[read:]
 
         @rule(kept=consumes(iterators))
         def finish_iterator(self, kept: tuple[str, Iterator[Any], list[Triple]]) -> None:
             what, iterator, rest = kept
-            _assert_events(iterator, rest, f"the rest of {what}, read later")
+            check_events(iterator, rest, f"the rest of {what}, read later")
 
         # -- threads ------------------------------------------------------------------------------
 
@@ -998,7 +1068,7 @@ def log_state_machine(
                 plans = _plan(random.Random(seed), writers, events, 6, batch_percent, 8)
                 history = _run(self.log, plans, readers, 1e-6, 2000, 60.0)
                 final = [tuple(event) for event in self.log.replay()]
-                check_history(history, final)
+                check_history(history, final, values=values)
                 self.model += final[len(self.model) :]
 
         # -- after every step ---------------------------------------------------------------------
@@ -1016,13 +1086,13 @@ def log_state_machine(
             n = len(self.model) - first
             if len(self.log) != n:
                 _fail(f"len(log) is {len(self.log)}, expected {n}")
-            _assert_events(self.log.replay(), self.model[first:], "replay()")
+            check_events(self.log.replay(), self.model[first:], "replay()")
             if first:
                 self._refuses_trimmed(self.log, first - 1, first, "the log")
-            _assert_events(self.log.shortlog(), reference_shortlog(self.model), "shortlog()")
+            check_events(self.log.shortlog(), reference_shortlog(self.model), "shortlog()")
             for key, event in _survivors(self.model).items():
-                _assert_event(self.log.latest(key), event, f"latest({key!r})")
-            _assert_event(self.log.latest(_NeverSeen()), None, "latest() of an absent key")
+                check_event(self.log.latest(key), event, f"latest({key!r})")
+            check_event(self.log.latest(_NeverSeen()), None, "latest() of an absent key")
             check = getattr(self.log, "_check", None)
             if callable(check):
                 check()

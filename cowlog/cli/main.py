@@ -974,7 +974,11 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             return _exit_status(exc)
         run: Callable[[argparse.Namespace], int] = args.run
-        if args.command in ("shortlog", "replay") and read_journal.is_journal(args.file):
+        if args.command in ("shortlog", "replay") and str(args.file).startswith(
+            ("redis://", "rediss://")
+        ):
+            from .redis_log import run  # a shared log on a Redis server (docs/redis.md)
+        elif args.command in ("shortlog", "replay") and read_journal.is_journal(args.file):
             run = read_journal.run  # a journal: read-only, never repaired
         status = run(args)
         sys.stdout.flush()  # here, not at exit: a full disk must be reported, not ignored
