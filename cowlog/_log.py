@@ -22,13 +22,14 @@ through the ``_slow`` flag, so that the fast path pays one attribute check for a
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from operator import index as _index
 from types import TracebackType
-from typing import Any, Generic
+from typing import TYPE_CHECKING, Any, Generic
 
 from . import _follow
 from ._checks import (
@@ -53,6 +54,9 @@ from ._state import (
     record_at,
     survivor_offset,
 )
+
+if TYPE_CHECKING:
+    from .journal import JournaledLog
 
 __all__ = ["EventLog"]
 
@@ -154,6 +158,58 @@ class EventLog(Generic[K, V]):
         # Followers waiting for the next write (see _follow): a held lock, and one waker per loop.
         self._gate: Any = None
         self._wakers: dict[Any, _follow.LoopWaker] = {}
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        fsync: str = "interval",
+        interval: float = 1.0,
+        codec: str = "json",
+        on_corruption: str = "raise",
+        clock: Callable[[], int] = _time_ns,
+    ) -> JournaledLog[Any, Any]:
+        """Open (or create) a log journaled to the file at *path*, recovering what it holds.
+
+        O(n) to recover a journal of n events (offsets unchanged); then every accepted write
+        appends one frame to the file before it is published. *fsync*: ``"always"`` (a write
+        returns, and is seen, once on stable storage; concurrent writers share fsyncs),
+        ``"interval"`` (an fsync at least every *interval* seconds) or ``"never"``. *codec*:
+        ``"json"``, ``"msgpack"`` or ``"pickle"``. *on_corruption*: ``"raise"`` or ``"truncate"``
+        (keep the frames before damage in the middle). The returned
+        [`JournaledLog`][cowlog.journal.JournaledLog] is an `EventLog` with ``sync()``,
+        ``compact()``, ``close()`` and ``recovery``; docs/journal.md has the promises. The journal
+        module is imported by this call, not by ``import cowlog``.
+
+        Examples:
+            >>> import os, tempfile
+            >>> path = os.path.join(tempfile.mkdtemp(), "events.journal")
+            >>> with EventLog.open(path, fsync="always") as log:
+            ...     log.ingest("boot", "ok", 1)
+            0
+            >>> with EventLog.open(path) as log:
+            ...     list(log.replay()), log.recovery.events
+            ([(1, 'boot', 'ok')], 1)
+
+        Raises:
+            ValueError: an unknown *fsync*, *codec* or *on_corruption* (the message lists the
+                choices), *interval* not a positive number, or a journal of another codec.
+            JournalFormatError: the file is not a journal (a ``ValueError``); nothing changed.
+            JournalCorruptError: damage in the middle (a ``ValueError``); nothing changed.
+            JournalLockedError: the journal is open already (a ``BlockingIOError``).
+            IsADirectoryError: *path* is a directory.
+        """
+        from .journal import JournaledLog
+
+        return JournaledLog(
+            path,
+            fsync=fsync,
+            interval=interval,
+            codec=codec,
+            on_corruption=on_corruption,
+            clock=clock,
+        )
 
     def __repr__(self) -> str:
         first = self.first_offset

@@ -27,10 +27,17 @@ def _imports(module: str) -> set[str]:
     return found
 
 
+#: Imports made inside a function, when it is called, that the design map documents: the issue
+#: names the journal's entry point ``EventLog.open`` (issue 16), which imports the journal then.
+CALLED_ONLY = {("_log", ".journal")}
+
+
 def test_no_core_module_imports_the_periphery() -> None:
     periphery = ("cli", "compat", "testing", "journal", "redis", "rich", "argparse", "hypothesis")
     for module in CORE:
         for name in _imports(module):
+            if (module, name) in CALLED_ONLY:
+                continue
             parts = name.lstrip(".").split(".")
             assert not any(part in periphery for part in parts), f"{module} imports {name}"
 

@@ -967,6 +967,10 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
         note("memory")
         results["memory"] = bench_memory(config.memory_events, config.held_snapshots, step)
         lap("memory")
+        from .bench_journal import bench_journal, print_journal
+
+        results["journal"] = bench_journal(quick, note)
+        lap("journal")
     results["seconds"] = time.perf_counter() - began
     results["targets"] = [
         {"target": name, "measured": figure, "met": met} for name, figure, met in _targets(results)
@@ -1086,6 +1090,8 @@ def run(*, quick: bool = False, json_path: str | None = None) -> int:
         f"{memory['seed_held_bytes'] / 1e6:,.0f} MB in all",
     )
     console.print(table)
+
+    print_journal(console, results["journal"])
 
     table = Table(title="Targets (issue: core)")
     for column in ("target", "measured", ""):

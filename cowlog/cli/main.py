@@ -32,6 +32,7 @@ from itertools import count, islice
 from typing import Any
 
 from .._log import EventLog
+from . import read_journal
 from .render import (
     TIME_UNITS,
     escape,
@@ -983,6 +984,8 @@ def main(argv: list[str] | None = None) -> int:
             ("redis://", "rediss://")
         ):
             from .redis_log import run  # a shared log on a Redis server (docs/redis.md)
+        elif args.command in ("shortlog", "replay") and read_journal.is_journal(args.file):
+            run = read_journal.run  # a journal: read-only, never repaired
         status = run(args)
         sys.stdout.flush()  # here, not at exit: a full disk must be reported, not ignored
         return status

@@ -1,0 +1,1241 @@
+"""Durability: an EventLog that journals every accepted write to a file and recovers it on open.
+
+``EventLog.open(path)`` (the same as `cowlog.journal.open`) recovers every event in the file into
+a new log, offsets unchanged, then appends one frame per accepted write (one per `ingest`, one per
+`ingest_many` batch), under the writer lock, so the journal's order is the log's order. The file
+format lives in ``cowlog/_frames.py``; the codecs in ``cowlog/_journal_codec.py``.
+
+Per ``fsync`` policy (docs/journal.md has the promises and the table):
+
+* ``"always"``: a write returns, and readers see it, only after an fsync covered its frame. Writers
+  release the writer lock before they fsync; one fsync covers every frame written before it
+  (group commit); the thread that ran it publishes the newest version it covered.
+* ``"interval"``: the frame reaches the OS before the write returns; a background thread fsyncs at
+  least every ``interval`` seconds.
+* ``"never"``: the same without the thread: the OS decides (``close()`` still fsyncs).
+
+What this module must never do: publish a version an fsync has not covered (``"always"``), write
+a frame outside the writer lock, let two processes (or a forked child) write one file, or change a
+file it could not read (a foreign file, damage in the middle) unless told to.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import errno
+import gc
+import os
+import stat
+import threading
+import time
+import weakref
+import zlib
+from collections.abc import Hashable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
+from typing import Any, TypeVar
+
+from ._checks import LogClosedError, check_offset, check_timestamp
+from ._frames import (
+    _FRAME,
+    MAGIC,
+    JournalFormatError,
+    Scan,
+    encode_frame,
+    encode_header,
+    parse_header,
+    scan,
+)
+from ._journal_codec import CODECS, Codec, PickleWarning, get_codec
+from ._log import EventLog
+from ._state import CHUNK_BITS, CHUNK_MASK
+
+__all__ = [
+    "FSYNC_POLICIES",
+    "ON_CORRUPTION",
+    "JournalCorruptError",
+    "JournalFormatError",
+    "JournalLockedError",
+    "JournalWriteError",
+    "JournaledLog",
+    "PickleWarning",
+    "Reading",
+    "Recovery",
+    "dump",
+    "is_journal",
+    "load",
+    "open",
+    "read",
+]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+FSYNC_POLICIES = ("always", "interval", "never")
+ON_CORRUPTION = ("raise", "truncate")
+_BATCH = 1024  # records per frame in compact() and dump()
+_pack_frame = _FRAME.pack
+_crc32 = zlib.crc32
+_os_write = os.write
+_time_ns = time.time_ns
+_yield = time.sleep  # _yield(0) releases the GIL to the threads waiting for it
+_key_value_time = itemgetter(1, 2, 0)  # a record (timestamp, key, value) in a payload's order
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+class JournalCorruptError(JournalFormatError):
+    """Damage in the middle of a journal: a bad frame followed by intact ones.
+
+    Opening stops here and changes nothing; ``on_corruption="truncate"`` keeps the frames before
+    *offset* instead (and saves the rest beside the file).
+    """
+
+    def __init__(self, path: str, offset: int, message: str) -> None:
+        self.path = path
+        self.offset = offset
+        super().__init__(message)
+
+
+class JournalLockedError(BlockingIOError):
+    """Another open journal (in this process or another) holds the file's lock."""
+
+
+class JournalWriteError(OSError):
+    """Writing or syncing the journal failed: the write was refused and nothing was ingested.
+
+    ``errno`` is the operating system's (``ENOSPC``, ``EFBIG``, ``EIO``...). After a failed fsync
+    the journal refuses every later write with this error too: reopen it to go on.
+    """
+
+
+# -- what opening found ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What `open` found in the file.
+
+    Attributes:
+        path: the journal's path.
+        created: True if the file did not exist (or was empty) and was created.
+        events: events read from the file (trimmed ones included: see `trim`).
+        frames: intact frames read.
+        end: the offset where the intact frames end (the file's size after opening).
+        dropped_bytes: bytes cut off the end (a torn tail, or with ``on_corruption="truncate"``
+            damage and everything after it); 0 if none.
+        dropped_at: the offset they were cut from, or None.
+        saved_to: the file beside the journal holding the dropped bytes, or None.
+        damage: ``None``, ``"torn tail"`` or ``"damaged in the middle"``.
+    """
+
+    path: str
+    created: bool
+    events: int
+    frames: int
+    end: int
+    dropped_bytes: int = 0
+    dropped_at: int | None = None
+    saved_to: str | None = None
+    damage: str | None = None
+
+
+# -- checks ----------------------------------------------------------------------------------------
+
+
+def _check_path(path: object) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text:
+        raise ValueError("path must not be empty")
+    return text
+
+
+def _check_choice(value: object, name: str, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def _check_interval(interval: object) -> float:
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)):
+        raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+    if not 0 < interval < float("inf"):  # also refuses NaN
+        raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+    return float(interval)
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+
+def _fsync_directory(path: str) -> None:
+    """Fsync the directory holding *path*, so a create or rename in it is durable."""
+    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_all(fd: int) -> bytes:
+    """Read the whole file behind *fd* from offset 0."""
+    size = os.fstat(fd).st_size
+    chunks = []
+    offset = 0
+    while True:
+        chunk = os.pread(fd, max(size - offset, 1 << 16), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _save_beside(path: str, offset: int, data: bytes | memoryview) -> str:
+    """Write *data* to a new file beside *path*, fsynced; return its name."""
+    base = f"{path}.damaged-at-{offset}"
+    name, n = base, 0
+    while True:
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            n += 1
+            name = f"{base}.{n}"
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_directory(path)
+    return name
+
+
+def _write_new_file(path: str, header: bytes, frames: Iterable[bytes]) -> tuple[int, int]:
+    """Write *header* and *frames* to *path* beside, fsync, rename over *path*, fsync the directory.
+
+    A crash at any point leaves either the old file or the new one whole. Returns the new file's
+    descriptor (open for appending) and its size.
+    """
+    temporary = f"{path}.new"
+    flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
+    fd = os.open(temporary, flags, 0o644)
+    try:
+        size = len(header)
+        _write_all(fd, header)
+        for frame in frames:
+            _write_all(fd, frame)
+            size += len(frame)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(temporary)
+        raise
+    try:
+        os.replace(temporary, path)
+        _fsync_directory(path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, size
+
+
+def is_journal(path: str | os.PathLike[str]) -> bool:
+    """Return True if the file at *path* starts with a journal's magic. Reads 8 bytes; no lock."""
+    try:
+        with builtins.open(path, "rb") as f:
+            return bool(f.read(len(MAGIC)) == MAGIC)
+    except OSError:
+        return False
+
+
+# -- decoding --------------------------------------------------------------------------------------
+
+
+Items = list[Any]  # (key, value, timestamp) tuples, or [key, value, timestamp] lists
+Trims = list[tuple[int, int]]
+
+
+def _decode_items(
+    codec: Codec, payloads: list[bytes], data: bytes, start: int, path: str
+) -> tuple[Items, Trims]:
+    """Decode every payload into ``(key, value, timestamp)`` items, in order, at C speed.
+
+    JSON payloads are joined into one array and parsed once (msgpack: one array header before
+    them all); the records are then regrouped by a C-level ``zip``. Returns the items and the
+    trims: ``(n, before)`` for a trim frame found after the first n items. *data* and *start*
+    (the file and its header's length) serve only to name a bad frame's offset.
+
+    Raises:
+        JournalCorruptError: a frame with an intact CRC does not decode into whole records.
+    """
+    if not payloads:
+        return [], []
+    try:
+        if codec.name == "json":
+            lists = codec.decode(b"[" + b",".join(payloads) + b"]")
+        elif codec.name == "msgpack":
+            lists = codec.decode(b"\xdd" + len(payloads).to_bytes(4, "big") + b"".join(payloads))
+        else:
+            lists = list(map(codec.decode, payloads))
+        if dict in set(map(type, lists)):
+            return _with_trims(lists)
+        lengths = set(map(len, lists))
+        if lengths == {3}:  # one event a frame: each [key, value, timestamp] is an item as it is
+            return lists, []
+        if not sum(map(len, lists)) % 3:  # a number or a short list fails here or below
+            fields = chain.from_iterable(lists)
+            return list(zip(fields, fields, fields, strict=False)), []
+    except Exception:
+        pass
+    starts = scan(data, start, starts=True, look_past_damage=False).starts
+    _locate_bad_frame(codec, payloads, starts, path)
+    raise AssertionError("unreachable: _locate_bad_frame raises")  # pragma: no cover
+
+
+def _with_trims(lists: list[Any]) -> tuple[Items, Trims]:
+    """`_decode_items` for a journal holding trim frames (``{"trim": before}``)."""
+    items: Items = []
+    trims: Trims = []
+    run: list[Any] = []
+    for payload in [*lists, None]:
+        if type(payload) is list:
+            run.append(payload)
+            continue
+        if sum(map(len, run)) % 3:
+            raise ValueError("not whole records")
+        fields = chain.from_iterable(run)
+        items += zip(fields, fields, fields, strict=False)
+        run = []
+        if payload is not None:
+            before = payload["trim"]
+            if type(before) is not int or before < 0:
+                raise ValueError("a bad trim frame")
+            trims.append((len(items), before))
+    return items, trims
+
+
+def _replay_into(log: EventLog[Any, Any], items: Items, trims: Trims) -> None:
+    """Ingest *items* into *log*, trimming where the journal trimmed (the log's own methods)."""
+    done = 0
+    for count, before in trims:
+        EventLog.ingest_many(log, items[done:count])
+        EventLog.trim(log, before)
+        done = count
+    EventLog.ingest_many(log, items[done:] if done else items)
+
+
+def _locate_bad_frame(codec: Codec, payloads: list[bytes], starts: list[int], path: str) -> None:
+    for payload, start in zip(payloads, starts, strict=False):
+        try:
+            decoded = codec.decode(payload)
+            good = (isinstance(decoded, list) and len(decoded) % 3 == 0) or (
+                isinstance(decoded, dict) and type(decoded.get("trim")) is int
+            )
+        except Exception:
+            good = False
+        if not good:
+            raise JournalCorruptError(
+                path,
+                start,
+                f"{path}: the frame at offset {start} is intact but does not decode into "
+                f"records with the {codec.name!r} codec",
+            )
+    raise JournalCorruptError(path, start, f"{path}: the frames do not decode into records")
+
+
+# -- reading without writing -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A journal read without a lock and without changing it (see `read`)."""
+
+    path: str
+    codec: str
+    items: list[tuple[Any, Any, Any]]
+    end: int
+    size: int
+    trims: list[tuple[int, int]]
+
+    def to_log(self) -> EventLog[Any, Any]:
+        """Return a new, plain `EventLog` holding what the journal's owner holds. O(n)."""
+        log: EventLog[Any, Any] = EventLog()
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            _replay_into(log, self.items, self.trims)
+        finally:
+            if collecting:
+                gc.enable()
+        return log
+
+
+def read(path: str | os.PathLike[str]) -> Reading:
+    """Read the journal at *path* without locking or changing it; safe while its owner writes.
+
+    Returns every event in the intact frames as ``(key, value, timestamp)`` items. A torn tail
+    (most often a frame being written right now) is left out silently.
+
+    Raises:
+        JournalFormatError: not a journal (wrong magic) or a damaged header.
+        JournalCorruptError: damage followed by intact frames.
+        ValueError: the file's codec needs a library that is not installed.
+    """
+    name = _check_path(path)
+    with builtins.open(name, "rb") as f:
+        data = f.read()
+    codec_name, start = parse_header(data, name)
+    codec = get_codec(codec_name)
+    found = scan(data, start)
+    if found.damaged and found.next_frame is not None:
+        raise _mid_file(name, found)
+    items, trims = _decode_items(codec, found.payloads, data, start, name)
+    if items and type(items[0]) is list:  # recovery takes lists as they come; a reader, tuples
+        items = list(map(tuple, items))
+    return Reading(name, codec_name, items, found.end, found.size, trims)
+
+
+def _mid_file(path: str, found: Scan) -> JournalCorruptError:
+    return JournalCorruptError(
+        path,
+        found.end,
+        f"{path}: damaged at offset {found.end} (an intact frame follows at offset "
+        f"{found.next_frame}); the file was not changed. Open it with on_corruption='truncate' "
+        f"to keep the {len(found.payloads)} frames before the damage",
+    )
+
+
+# -- the journaled log -----------------------------------------------------------------------------
+
+_live: weakref.WeakSet[_Journal] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for journal in list(_live):
+        # a thread of the parent may have held it at the fork: the child's copy would stay held
+        journal.fsync_lock = threading.Lock()
+        journal.refusal = RuntimeError(
+            f"journal {journal.path}: this process is a fork of the one that opened it "
+            f"(pid {journal.pid}); a child cannot write through its parent's journal. "
+            "Open a journal of its own in the child"
+        )
+        journal.forked = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class _Journal:
+    """The open file: descriptor, lock, byte positions and failure state. Writer lock guards it."""
+
+    def __init__(self, path: str, fd: int, lock_fd: int, codec: Codec, fsync: str) -> None:
+        self.path = path
+        self.fd = fd
+        self.lock_fd = lock_fd
+        self.codec = codec
+        self.dumps = codec.encode
+        self.plain = codec.plain
+        self.policy = fsync
+        self.pid = os.getpid()
+        self.written = os.fstat(fd).st_size  # bytes handed to the OS
+        self.synced = self.written  # bytes an fsync covered
+        #: None while writable; else what every write raises (closed, failed fsync, forked).
+        self.refusal: BaseException | None = None
+        #: The failed fsync (or cut-back) that made the journal refuse writes, or None.
+        self.failed: BaseException | None = None
+        self.forked = False
+        self.closed = False
+        self.fds_closed = False
+        #: Held around every fsync and while compact() swaps the file: never fsync a closed fd.
+        self.fsync_lock = threading.Lock()
+        _live.add(self)
+
+    def append(self, frame: bytes) -> None:
+        """Write one frame at the end. Writer lock held. On failure, cut it back off and raise."""
+        self.append_rest(frame, 0)
+
+    def append_rest(self, frame: bytes, done: int) -> None:
+        """Write *frame* from byte *done* on; on failure, cut the whole frame off and raise."""
+        try:
+            # a short write means the disk is full, or RLIMIT_FSIZE: the next one says which
+            _write_all(self.fd, memoryview(frame)[done:])
+        except OSError as exc:
+            self._cut_back()
+            raise JournalWriteError(
+                exc.errno,
+                f"journal {self.path}: write failed ({os.strerror(exc.errno or 0)}); "
+                "the write was refused: nothing was ingested",
+            ) from exc
+        self.written += len(frame)
+
+    def _cut_back(self) -> None:
+        """Remove a partly written frame, so the next frame follows an intact one."""
+        try:
+            os.ftruncate(self.fd, self.written)
+        except OSError as exc:  # the file now ends in a torn frame: no frame may follow it
+            self.refusal = self.failed = JournalWriteError(
+                exc.errno,
+                f"journal {self.path}: a failed write could not be cut back off "
+                f"({os.strerror(exc.errno or 0)}); reopen the journal to recover it",
+            )
+
+    def fsync(self) -> None:
+        """Fsync the file; on failure refuse every later write, and raise JournalWriteError."""
+        position = self.written
+        try:
+            os.fdatasync(self.fd) if hasattr(os, "fdatasync") else os.fsync(self.fd)
+        except OSError as exc:
+            failure = JournalWriteError(
+                exc.errno,
+                f"journal {self.path}: fsync failed ({os.strerror(exc.errno or 0)}); the journal "
+                "refuses every write until it is reopened (a failed fsync cannot be retried "
+                "safely; with fsync='always', the writes it was to cover were refused)",
+            )
+            self.refusal = self.failed = failure
+            raise failure from exc
+        if position > self.synced:
+            self.synced = position
+
+    def close(self) -> None:
+        """Close the descriptors, once (a second close could hit a reused descriptor number)."""
+        if self.fds_closed:
+            return
+        self.fds_closed = True
+        for fd in (self.fd, self.lock_fd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        _live.discard(self)
+
+
+def _lock(path: str) -> int:
+    """Take the journal's advisory lock (``PATH.lock``, flock: one per open file description)."""
+    import fcntl
+
+    lock_path = f"{path}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise JournalLockedError(
+                exc.errno,
+                f"journal {path} is open already (its lock {lock_path} is held, by this process "
+                "or another): one writer per journal",
+            ) from None
+        raise
+    return fd
+
+
+class JournaledLog(EventLog[K, V]):
+    """An `EventLog` whose accepted writes are journaled to a file; made by `EventLog.open`.
+
+    Everything an `EventLog` does, plus `sync`, `compact`, `close`, the context manager, and
+    `recovery`: what opening found. Reads are exactly an `EventLog`'s: lock-free.
+
+    Writes also raise `JournalWriteError` (the write or its fsync failed: the event is not in the
+    log), ``TypeError`` naming the codec (a key or value it would not bring back equal: nothing
+    written, nothing ingested), ``ValueError`` once closed, and ``RuntimeError`` in a forked child
+    of the process that opened the journal. With ``fsync="always"``, `ingest` and `ingest_many`
+    return, and readers see their events, only once an fsync covered their frame.
+    """
+
+    def __new__(cls, path: Any = None, *, fsync: str = "interval", **options: Any) -> Any:
+        if cls is JournaledLog and fsync == "always":
+            cls = _AlwaysLog
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fsync: str = "interval",
+        interval: float = 1.0,
+        codec: str = "json",
+        on_corruption: str = "raise",
+        clock: Any = time.time_ns,
+    ) -> None:
+        name = _check_path(path)
+        policy = _check_choice(fsync, "fsync", FSYNC_POLICIES)
+        every = _check_interval(interval)
+        _check_choice(on_corruption, "on_corruption", ON_CORRUPTION)
+        if not isinstance(codec, str) or codec not in CODECS:
+            raise ValueError(f"codec must be one of {', '.join(map(repr, CODECS))}; got {codec!r}")
+        super().__init__(clock=clock)
+        self._journal: _Journal | None = None  # None while recovering: writes are not journaled
+        self._group = policy == "always"
+        self._sync_cv = threading.Condition(threading.Lock())
+        self._syncing = False  # a thread is running the group-commit fsync
+        self._waiting = 0  # threads waiting for an fsync to cover their frame (cv held)
+        self._woken = 0  # how many the last fsync woke: the next leader lets them write first
+        self._stop_flusher = threading.Event()
+        self._flusher: threading.Thread | None = None
+        _refuse_foreign_file(name)  # before the lock file is made: a foreign file stays untouched
+        the_codec = get_codec(codec)
+        lock_fd = _lock(name)
+        collecting = gc.isenabled()
+        gc.disable()  # decoded records cannot form cycles: the collector's passes are waste
+        try:
+            fd, recovery, items, trims = _open_file(name, the_codec, on_corruption)
+            try:
+                _replay_into(self, items, trims)
+            except (TypeError, ValueError) as exc:  # intact frames whose records are not records
+                os.close(fd)
+                raise JournalCorruptError(
+                    name, 0, f"{name}: intact frames hold something that is not events: {exc}"
+                ) from exc
+            except BaseException:
+                os.close(fd)
+                raise
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        finally:
+            if collecting:
+                gc.enable()
+        del items, trims
+        self.recovery: Recovery = recovery
+        self._journal = _Journal(name, fd, lock_fd, the_codec, policy)
+        # a log dropped without close(): stop its thread and free the file and its lock
+        weakref.finalize(self, _abandon, self._journal, self._stop_flusher)
+        self._update_slow()  # always: every write takes the general path; else see ingest
+        if policy == "interval":
+            self._flusher = threading.Thread(
+                target=_flush_every,
+                args=(self._journal, self._stop_flusher, every),
+                name=f"cowlog journal flusher {name}",
+                daemon=True,
+            )
+            self._flusher.start()
+
+    def __repr__(self) -> str:
+        journal = self._journal
+        policy = journal.policy if journal is not None else "?"
+        path = journal.path if journal is not None else "?"
+        return f"<cowlog.JournaledLog: {len(self)} events, {path!r}, fsync={policy!r}>"
+
+    # -- writers -----------------------------------------------------------------------------------
+
+    def ingest(self, key: K, value: V, timestamp: int | None = None) -> int:
+        """Append one event, journal it, and return its offset (see `EventLog.ingest`).
+
+        Amortized O(1) plus one ``os.write``. The common case (a ``str`` or ``int`` key, an
+        ``int`` timestamp, nothing unusual about the log) runs `EventLog.ingest`'s fast path with
+        the frame written just before the version is published; everything else takes the
+        general path (`_commit`). A journaled log's single ingest costs about 2x less this way
+        (docs/performance.md#the-journal).
+
+        Examples:
+            >>> import os, tempfile
+            >>> log = EventLog.open(os.path.join(tempfile.mkdtemp(), "j"), fsync="never")
+            >>> log.ingest("boot", "ok", 1)
+            0
+            >>> try:
+            ...     log.ingest(("a", "tuple"), 1, 2)
+            ... except TypeError as exc:
+            ...     print(exc)  # doctest: +ELLIPSIS
+            key would not come back equal from the 'json' codec (a tuple comes back as a list...)
+            >>> list(log.replay())
+            [(1, 'boot', 'ok')]
+            >>> log.close()
+
+        Raises:
+            TypeError: as `EventLog.ingest`, or the codec would not bring *key* or *value* back
+                equal (the message names the codec): nothing written, nothing ingested.
+            JournalWriteError: the frame could not be written: the event is not in the log.
+            LogClosedError: the log is closed.
+            RuntimeError: a re-entrant write, or a forked child of the process that opened the
+                journal.
+        """
+        # Mirrors EventLog.ingest's fast path, with the frame written before the store that
+        # publishes. tests/test_journal_stateful.py compares the log and its file after every step.
+        if type(timestamp) is not int:
+            if timestamp is not None:
+                timestamp = check_timestamp(timestamp, "timestamp")
+            elif self._clock is not _time_ns:
+                return self._write_one(key, value, None)  # the clock may run Python code
+        if type(key) is not str and type(key) is not int:
+            return self._write_one(key, value, timestamp)  # its hash may run Python code
+        if self._owner:
+            self._refuse_reentry()
+        with self._lock:
+            journal = self._journal
+            if self._slow or journal is None or journal.refusal is not None:
+                return self._write([(key, value, timestamp)], True).start
+            size, sealed, tail = self._version
+            if timestamp is None:
+                timestamp = _time_ns()  # under the lock: timestamps follow arrival order
+            fields = [key, value, timestamp]
+            try:  # encoded and checked first: a refused value changes nothing
+                payload = journal.dumps(fields)
+                plain = type(value) in journal.plain or not journal.codec.exact
+                if not plain and journal.codec.decode(payload) != fields:
+                    payload = b""
+            except Exception:
+                payload = b""
+            if not payload:  # the general path says what is wrong with it, and changes nothing
+                return self._write([(key, value, timestamp)], True).start
+            history = self._histories.get(key)
+            try:
+                if history is None:
+                    history = [timestamp, size]
+                    self._histories[key] = history
+                    self._keys.append(history)
+                elif timestamp >= history[0]:  # ties go to the later arrival
+                    history.append(size)  # first: the repair finds a history by its last offset
+                    history[0] = timestamp
+                if not size & CHUNK_MASK and size:  # the tail is full: seal it
+                    sealed = self._seal(size, sealed, tail)
+                    tail = []
+                tail.append((timestamp, key, value))
+                frame = _pack_frame(_crc32(payload), len(payload)) + payload
+                try:
+                    written = _os_write(journal.fd, frame)
+                except OSError:
+                    written = 0
+                if written == len(frame):
+                    journal.written += written
+                else:  # a short write or an error: finish it or cut it off, and raise
+                    journal.append_rest(frame, written)
+                # publish last: a reader must never see a half-built version
+                self._version = (size + 1, sealed, tail)
+            except BaseException:
+                self._dirty = self._slow = True
+                self._repair()
+                raise
+        return size
+
+    def _commit(self, size: int, version: Any) -> None:
+        """Journal the records past *size* in *version*, then publish (or stage). Lock held."""
+        journal = self._journal
+        if journal is None or version[0] == size:  # recovering, or an empty batch: no frame
+            EventLog._commit(self, size, version)
+            return
+        if journal.refusal is not None:
+            raise _fresh(journal.refusal)
+        if version[0] == size + 1:  # one event: the newest record, the tail's last
+            timestamp, key, value = version[2][-1]
+            plain = journal.plain  # types the codec either brings back equal or refuses
+            if type(key) in plain and type(value) in plain:
+                try:
+                    payload = journal.dumps([key, value, timestamp])
+                except Exception:
+                    payload = self._encode(version, size)  # raises the clear TypeError
+            else:
+                payload = self._encode(version, size)
+        else:
+            payload = self._encode(version, size)
+        frame = _pack_frame(_crc32(payload), len(payload)) + payload
+        try:
+            written = _os_write(journal.fd, frame)
+        except OSError:
+            written = 0
+        if written == len(frame):
+            journal.written += written
+        else:  # a short write or an error: finish it or cut it off, and raise
+            journal.append_rest(frame, written)
+        if self._group:
+            self._head = version  # staged: published once an fsync covers it
+        else:
+            EventLog._commit(self, size, version)
+
+    def _encode(self, version: Any, size: int) -> bytes:
+        """Encode the records of *version* from offset *size* on as one payload, or TypeError."""
+        journal = self._journal
+        assert journal is not None
+        codec = journal.codec
+        records = _records(version, size)
+        flat = list(chain.from_iterable(map(_key_value_time, records)))  # C all the way
+        try:
+            if set(map(type, flat)) <= journal.plain:  # nothing to decode to check it
+                return codec.encode(flat)
+            return codec.check_round_trip(flat, "a record")
+        except Exception:  # TypeError, or a library's own error: find the item, say what it is
+            pass
+        for index, (ts, key, value) in enumerate(records):  # say which item, and what of it
+            where = "" if len(records) == 1 else f"items[{index}] "
+            codec.check_round_trip(key, f"{where}key")
+            codec.check_round_trip(value, f"{where}value")
+            codec.check_round_trip(ts, f"{where}timestamp")
+        return codec.check_round_trip(flat, "the batch")
+
+    # -- group commit ------------------------------------------------------------------------------
+
+    def _await_durable(self, size: int) -> None:
+        """Return once the published version holds *size* events (fsynced), leading if needed."""
+        cv = self._sync_cv
+        journal = self._journal
+        assert journal is not None
+        while True:
+            with cv:
+                while True:
+                    if self._version[0] >= size:
+                        return
+                    if journal.failed is not None:
+                        raise _fresh(journal.failed)
+                    if not self._syncing:
+                        self._syncing = True
+                        break
+                    self._waiting += 1
+                    cv.wait()
+                    self._waiting -= 1
+            self._lead_sync()
+
+    def _lead_sync(self) -> None:
+        """Fsync once and publish the newest staged version it covered. ``_syncing`` is ours."""
+        journal = self._journal
+        assert journal is not None
+        cv = self._sync_cv
+        # Let the writers the last fsync woke stage their frames first (they wait for the GIL):
+        # without this the leader races ahead and fsyncs its own frame alone (measured: 2 events
+        # per fsync with 4 writers, instead of 3). Not when it woke nobody: a lone writer would
+        # only give its CPU away (0.1 ms a write on a busy machine).
+        if self._woken:
+            _yield(0)
+        staged = self._head  # its frames were all written before it was stored
+        try:
+            with journal.fsync_lock:
+                journal.fsync()
+        except BaseException:
+            with cv:
+                self._syncing = False
+                self._woken = self._waiting
+                cv.notify_all()
+            self._roll_back()
+            raise
+        with self._lock:  # publish under the writer lock, as every other publication
+            if staged is not None and staged[0] > self._version[0]:
+                self._publish(staged)  # the store readers load, and the followers' wake-up
+            if self._head is staged:  # nothing staged since: writes build on the published
+                self._head = None
+        with cv:
+            self._syncing = False
+            self._woken = self._waiting
+            cv.notify_all()
+
+    def _roll_back(self) -> None:
+        """After a failed fsync: forget every staged write, and cut its frames off if possible."""
+        with self._lock:
+            self._roll_back_locked()
+
+    def _roll_back_locked(self) -> None:
+        journal = self._journal
+        assert journal is not None
+        if journal.failed is None:
+            journal.failed = journal.refusal or JournalWriteError(errno.EIO, "fsync failed")
+        self._head = None
+        self._dirty = True
+        self._repair()  # back to the published version
+        if self._group:  # nothing past the last good fsync was acknowledged
+            with contextlib.suppress(OSError):
+                os.ftruncate(journal.fd, journal.synced)
+                journal.written = journal.synced
+
+    def _cover_staged_locked(self) -> None:
+        """Fsync, and publish what is staged (``always``): writer lock held, so nothing is
+        written meanwhile and the published version is then everything in the file."""
+        journal = self._journal
+        assert journal is not None
+        try:
+            with journal.fsync_lock:
+                journal.fsync()
+        except JournalWriteError:
+            self._roll_back_locked()
+            raise
+        staged = self._head
+        if staged is not None and staged[0] > self._version[0]:
+            self._publish(staged)
+        self._head = None
+
+    # -- the file ----------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Fsync the journal now; with ``fsync="always"``, publish the writes it covered.
+
+        Raises:
+            JournalWriteError: the fsync failed (the journal then refuses every write).
+            ValueError: the journal is closed.
+        """
+        journal = self._journal
+        assert journal is not None
+        if journal.refusal is not None:
+            raise _fresh(journal.refusal)
+        if self._group:
+            head = self._head
+            self._await_durable(head[0] if head is not None else self._version[0])
+        with journal.fsync_lock:
+            journal.fsync()
+
+    def compact(self) -> int:
+        """Rewrite the journal as the log holds it now, in frames of 1,024 events; return its size.
+
+        The new file is written beside the old one, fsynced, and renamed over it, then the
+        directory is fsynced: a crash at any point leaves the old journal or the new one, whole.
+        Writers wait meanwhile (O(n)); readers do not.
+
+        Raises:
+            JournalWriteError: writing the new file failed; the old one is still in use, whole.
+        """
+        journal = self._journal
+        assert journal is not None
+        with self._lock:
+            if journal.refusal is not None:
+                raise _fresh(journal.refusal)
+            if self.first_offset:
+                raise NotImplementedError(
+                    "compact() of a trimmed journaled log is not supported yet: the survivors of "
+                    "the trimmed events need a way to be restored at their offsets"
+                )
+            self._cover_staged_locked()
+            with journal.fsync_lock:
+                snap = self.snapshot()
+                header = encode_header(journal.codec.name)
+                try:
+                    fd, size = _write_new_file(
+                        journal.path, header, _frames_of(snap, journal.codec)
+                    )
+                except OSError as exc:
+                    raise JournalWriteError(
+                        exc.errno,
+                        f"journal {journal.path}: compaction failed ({os.strerror(exc.errno or 0)})"
+                        "; the journal in use is unchanged",
+                    ) from exc
+                old, journal.fd = journal.fd, fd
+                journal.written = journal.synced = size
+                os.close(old)
+        return size
+
+    def trim(self, before: int) -> int:
+        """Drop every event below offset *before* (see `EventLog.trim`), journaled as a frame.
+
+        O(k + n/1,024) for k keys and n retained events, plus one frame (and with
+        ``fsync="always"`` one fsync, after covering the writes staged before it). Recovery
+        replays the trim where it was made, so offsets, `first_offset` and the shortlog come back
+        as they were.
+
+        Raises:
+            TypeError: *before* is not an integer.
+            ValueError: *before* is negative or beyond `next_offset`; the journal is closed.
+            JournalWriteError: the frame could not be written: nothing was trimmed.
+        """
+        before = check_offset(before, "before")
+        if self._owner:
+            self._refuse_reentry()
+        journal = self._journal
+        assert journal is not None
+        with self._lock:
+            try:
+                self._owner = threading.get_ident()
+                if self._dirty:
+                    self._repair()
+                if journal.refusal is not None:
+                    raise _fresh(journal.refusal)
+                if self._group:
+                    self._cover_staged_locked()
+                size = self._version[0]
+                if before > size:
+                    raise ValueError(f"before must be <= next_offset ({size}), got {before}")
+                if before <= self.first_offset:
+                    return 0
+                journal.append(encode_frame(journal.codec.encode({"trim": before})))
+                if self._group:
+                    with journal.fsync_lock:
+                        journal.fsync()
+                return self._trim_to(before)
+            finally:
+                self._owner = 0
+
+    def close(self) -> None:
+        """Close the log (see `EventLog.close`), then fsync and close the journal. Idempotent.
+
+        Later writes raise `LogClosedError` (a ``ValueError``); reads and followers go on as after
+        `EventLog.close`. With ``fsync="always"``, writes already written but not yet covered by
+        an fsync are covered (and published) before the file is closed. O(1) plus one fsync.
+        """
+        journal = self._journal
+        if journal is None or journal.closed:
+            EventLog.close(self)
+            return
+        EventLog.close(self)  # no write gets past the core's check from here on
+        with self._lock:
+            if journal.refusal is None:
+                journal.refusal = LogClosedError(f"journal {journal.path} is closed")
+            journal.closed = True
+        self._stop_flusher.set()
+        flusher = self._flusher
+        if flusher is not None and flusher is not threading.current_thread():
+            flusher.join()
+        try:
+            if not journal.forked and journal.failed is None:
+                if self._group:
+                    head = self._head
+                    if head is not None and head[0] > self._version[0]:
+                        self._await_durable(head[0])
+                with journal.fsync_lock:
+                    journal.fsync()
+        finally:
+            with journal.fsync_lock:
+                journal.close()
+
+    def __enter__(self) -> JournaledLog[K, V]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _AlwaysLog(JournaledLog[K, V]):
+    """A `JournaledLog` with ``fsync="always"``: writes return (and publish) after their fsync.
+
+    A class of its own so that the other policies' writes pay nothing for group commit.
+    """
+
+    def _update_slow(self) -> None:
+        """Keep every write on the general path, which calls `_commit`. Lock held."""
+        self._slow = True
+
+    def ingest(self, key: K, value: V, timestamp: int | None = None) -> int:
+        """Append one event, journal it, and return its offset once an fsync covered its frame.
+
+        Readers see the event only then too. Thread-safe: writers that wait together share one
+        fsync (group commit).
+
+        Raises:
+            TypeError: as `EventLog.ingest`, or the codec cannot bring *key* or *value* back equal.
+            JournalWriteError: the write or its fsync failed: the event is not in the log.
+            ValueError: the journal is closed.
+            RuntimeError: called in a forked child of the process that opened the journal.
+        """
+        offset: int = EventLog.ingest(self, key, value, timestamp)  # the general path: _slow
+        self._await_durable(offset + 1)
+        return offset
+
+    def ingest_many(self, items: Iterable[tuple[K, V, int | None]]) -> Any:
+        """Append a batch as one frame, all or nothing (see `EventLog.ingest_many`).
+
+        Raises:
+            TypeError: as `ingest`; an item the codec refuses is named by its index.
+        """
+        result = super().ingest_many(items)
+        if len(result):
+            self._await_durable(_stop_of(result))
+        return result
+
+
+def _abandon(journal: _Journal, stop: threading.Event) -> None:
+    """What a journaled log garbage-collected without close() leaves to do."""
+    stop.set()
+    with journal.fsync_lock:
+        journal.close()
+
+
+def _stop_of(result: Any) -> int:
+    """The size after a batch: ``range.stop`` (core 0.2) or the published size."""
+    return int(result.stop)
+
+
+def _fresh(exc: BaseException) -> BaseException:
+    """A new exception like *exc*: raising one instance again and again piles up tracebacks."""
+    try:
+        return type(exc)(*exc.args)
+    except Exception:
+        return exc
+
+
+def _flush_every(journal: _Journal, stop: threading.Event, interval: float) -> None:
+    """The ``interval`` policy's thread: fsync whatever was written, every *interval* seconds."""
+    while not stop.wait(interval):
+        if journal.refusal is not None:
+            return
+        if journal.written != journal.synced:
+            try:
+                with journal.fsync_lock:
+                    if journal.closed:
+                        return
+                    journal.fsync()
+            except JournalWriteError:
+                return  # the journal now refuses writes; the next one raises the error
+
+
+def _frames_of(snap: Any, codec: Codec) -> Iterator[bytes]:
+    """Frames of ``_BATCH`` records each, holding every record of *snap* in order."""
+    batch: list[Any] = []
+    for ts, key, value in snap:
+        batch += (key, value, ts)
+        if len(batch) == 3 * _BATCH:
+            yield encode_frame(codec.check_round_trip(batch, "a record"))
+            batch = []
+    if batch:
+        yield encode_frame(codec.check_round_trip(batch, "a record"))
+
+
+def _refuse_foreign_file(path: str) -> None:
+    """Raise before anything is created or locked if *path* is a directory or not a journal."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, f"path {path!r} is a directory, not a journal file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"path {path!r} is not a regular file")
+    with builtins.open(path, "rb") as f:  # PermissionError if unreadable: nothing changed
+        head = f.read(4096)
+    if head:
+        parse_header(head, path)
+
+
+def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recovery, Items, Trims]:
+    """Open or create the journal (its lock held); recover it. Returns ``(fd, recovery, items)``."""
+    flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        fd, size = _write_new_file(path, encode_header(codec.name), ())
+        return fd, Recovery(path, True, 0, 0, size), [], []
+    try:
+        data = _read_all(fd)
+        if not data:  # an empty file (made by a crash before our first header, or by touch)
+            header = encode_header(codec.name)
+            _write_all(fd, header)
+            os.fsync(fd)
+            return fd, Recovery(path, True, 0, 0, len(header)), [], []
+        name, start = parse_header(data, path)
+        if name != codec.name:
+            raise ValueError(
+                f"journal {path} was written with codec {name!r}; open it with codec={name!r}"
+            )
+        found = scan(data, start)
+        if found.damaged and found.next_frame is not None and on_corruption == "raise":
+            raise _mid_file(path, found)
+        try:
+            items, trims = _decode_items(codec, found.payloads, data, start, path)
+        except JournalCorruptError as exc:
+            if on_corruption == "raise":
+                raise
+            keep = scan(data, start, starts=True, look_past_damage=False).starts.index(exc.offset)
+            del found.payloads[keep:]
+            found.end, found.next_frame = exc.offset, exc.offset
+            items, trims = _decode_items(codec, found.payloads, data, start, path)
+        recovery = Recovery(path, False, len(items), len(found.payloads), found.end)
+        if found.damaged:
+            saved = _save_beside(path, found.end, memoryview(data)[found.end :])
+            os.ftruncate(fd, found.end)
+            os.fsync(fd)
+            recovery = Recovery(
+                path,
+                False,
+                len(items),
+                len(found.payloads),
+                found.end,
+                dropped_bytes=found.size - found.end,
+                dropped_at=found.end,
+                saved_to=saved,
+                damage="torn tail" if found.next_frame is None else "damaged in the middle",
+            )
+        return fd, recovery, items, trims
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _records(version: Any, start: int) -> list[Any]:
+    """The records of *version* from offset *start* to its end (all retained), by C slices."""
+    size, sealed, tail = version
+    base = sealed.base
+    open_from = (base + len(sealed.chunks)) << CHUNK_BITS  # the first offset in the tail
+    if start >= open_from:  # the common case: all in the open chunk
+        return tail[start - open_from : size - open_from]  # type: ignore[no-any-return]
+    first = (start >> CHUNK_BITS) - base
+    runs = [sealed.chunks[i] for i in range(first, len(sealed.chunks))]
+    runs[0] = runs[0][start & CHUNK_MASK :]
+    records: list[Any] = list(chain.from_iterable(runs))  # the batch that sealed a chunk
+    records += tail[: size - open_from]
+    return records
+
+
+# -- the public functions --------------------------------------------------------------------------
+
+
+def open(
+    path: str | os.PathLike[str],
+    *,
+    fsync: str = "interval",
+    interval: float = 1.0,
+    codec: str = "json",
+    on_corruption: str = "raise",
+    clock: Any = time.time_ns,
+) -> JournaledLog[Any, Any]:
+    """Open (or create) the journal at *path*: recover every event in it, then journal every write.
+
+    See `EventLog.open`, the same function.
+    """
+    return JournaledLog(
+        path,
+        fsync=fsync,
+        interval=interval,
+        codec=codec,
+        on_corruption=on_corruption,
+        clock=clock,
+    )
+
+
+def dump(source: Any, path: str | os.PathLike[str], *, codec: str = "json") -> int:
+    """Write a snapshot (or a log's current snapshot) to *path* in the journal format.
+
+    Written beside, fsynced and renamed: *path* holds the old file or the new one, whole. O(n).
+    Returns the number of events written.
+
+    Raises:
+        TypeError: a record does not round-trip through *codec* (nothing is written).
+        ValueError: *codec* is unknown.
+    """
+    name = _check_path(path)
+    the_codec = get_codec(codec)
+    snap = source.snapshot() if isinstance(source, EventLog) else source
+    if getattr(snap, "first_offset", 0):
+        raise ValueError(
+            "dump() of a trimmed snapshot is not supported yet: its offsets and the survivors of "
+            "its trimmed events would not come back"
+        )
+    frames = list(_frames_of(snap, the_codec))  # encoded first: a refused record writes nothing
+    fd, _ = _write_new_file(name, encode_header(the_codec.name), frames)
+    os.close(fd)
+    return len(snap)
+
+
+def load(path: str | os.PathLike[str], *, clock: Any = time.time_ns) -> EventLog[Any, Any]:
+    """Read a file written by `dump` (or a journal) into a new, plain `EventLog`.
+
+    Raises:
+        JournalFormatError: not a journal or dump, or a damaged header.
+        JournalCorruptError: any damage at all (a dump is written whole or not at all).
+    """
+    reading = read(path)
+    if reading.end != reading.size:
+        raise JournalCorruptError(
+            reading.path, reading.end, f"{reading.path}: damaged at offset {reading.end}"
+        )
+    log: EventLog[Any, Any] = EventLog(clock=clock)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        log.ingest_many(reading.items)
+    finally:
+        if collecting:
+            gc.enable()
+    return log
