@@ -277,6 +277,12 @@ _timestamps = st.one_of(
 )
 
 
+def _size(snap: Any) -> int:
+    """A snapshot's next offset: its length, unless retention dropped its oldest events."""
+    size: int = getattr(snap, "next_offset", None) or len(snap)
+    return size
+
+
 # -- the concurrent history -----------------------------------------------------------------------
 
 _TAG_BITS = 40  # a value tag is (writer + 1) << _TAG_BITS | the writer's event number
@@ -426,7 +432,7 @@ def _run(
                 snaps = [snapshot() for _ in burst]
                 end = clock()
                 for snap in snaps:
-                    size = len(snap)
+                    size = _size(snap)
                     if size < previous:
                         history.violations.append(
                             f"reader {number}'s snapshots shrank from {previous} to {size} events"
@@ -449,9 +455,9 @@ def _run(
                             f"latest() of that key is {survivor!r}: log and index disagree"
                         )
                 snap = snaps[bursts % len(snaps)]
-                size = len(snap)
+                size = _size(snap)
                 view = _View(snap, size, start, end, list(snap.shortlog()), [])
-                view.tail = list(snap.replay(max(size - 20, 0)))
+                view.tail = list(snap.replay(max(size - 20, getattr(snap, "first_offset", 0))))
                 bursts += 1
                 if len(views) < max_views:
                     views.append(view)
@@ -579,8 +585,8 @@ def check_history(history: History, final: Sequence[Any], *, values: Values = "i
                 f"a snapshot of {size} events is not a prefix of the final {len(final)} events "
                 f"(there were {n_initial} before)"
             )
-        if len(view.snapshot) != size:
-            _fail(f"a snapshot taken with {size} events later had {len(view.snapshot)}")
+        if _size(view.snapshot) != size:
+            _fail(f"a snapshot taken with {size} events later had {_size(view.snapshot)}")
         if inside_batch[size]:
             _fail(f"a snapshot of {size} events shows part of a batch")
         _assert_events(
@@ -632,6 +638,7 @@ def stress(
     timeout: float = 300.0,
     values: Values = "identity",
     teardown: Callable[[Any], None] | None = None,
+    retain: int | None = None,
 ) -> StressReport:
     """Hammer a fresh log with writer and reader threads started together; check the history.
 
@@ -641,6 +648,14 @@ def stress(
     (restored afterwards). The plans come from ``random.Random(seed)`` before any thread starts.
     *values* says how values are compared (``"equal"`` for a backend that serializes them);
     ``teardown(log)``, if given, runs at the end, pass or fail (a remote backend deletes its data).
+
+    Retention: pass *retain* when the factory sets ``max_events``. The log's replay then holds only
+    its newest events, so a follower (``log.follow(0)``, which the log must have, with ``close``)
+    collects every event as it arrives, and the history is checked against that; the log must
+    also keep at least *retain* events, replay exactly the collected events from its
+    ``first_offset`` on, and give the shortlog of everything collected. If the follower falls
+    behind retention (the log raises its ``TrimmedError``), the run fails saying so: give the
+    log a larger ``max_events`` for this machine.
 
     >>> from cowlog import EventLog
     >>> stress(EventLog, writers=2, events_per_writer=500, readers=1).events
@@ -654,12 +669,39 @@ def stress(
     plans = _plan(random.Random(seed), writers, events_per_writer, keys, batch_percent, max_batch)
     log = factory()
     try:
+        collected: list[Any] = []
+        problems: list[BaseException] = []
+        collector = None
+        if retain is not None:
+            follower = log.follow(0)  # type: ignore[attr-defined]
+
+            def collect() -> None:
+                try:
+                    collected.extend(follower)
+                except BaseException as exc:  # recorded and reported below
+                    problems.append(exc)
+
+            collector = threading.Thread(target=collect, daemon=True)
+            collector.start()
         began = time.perf_counter()
         history = _run(log, plans, readers, switch_interval, max_views, timeout)
         seconds = time.perf_counter() - began
-        final = list(log.replay())
-        if len(log) != len(final):
-            _fail(f"len(log) is {len(log)} but its replay has {len(final)} events")
+        retained = list(log.replay())
+        if len(log) != len(retained):
+            _fail(f"len(log) is {len(log)} but its replay has {len(retained)} events")
+        final = retained
+        if collector is not None:
+            log.close()  # type: ignore[attr-defined]
+            collector.join(timeout)
+            if problems:
+                _fail(
+                    f"the stress run's own follower failed (max_events too small?): {problems[0]!r}"
+                )
+            first = getattr(log, "first_offset", 0)
+            if len(collected) - first < min(retain or 0, len(collected)):
+                _fail(f"first_offset {first} keeps fewer than max_events={retain} events")
+            _assert_events(retained, collected[first:], "the retained events", values)
+            final = collected
         check_history(history, final, values=values)
         _assert_events(log.shortlog(), reference_shortlog(final), "the final shortlog", values)
     finally:

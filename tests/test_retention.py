@@ -194,3 +194,52 @@ def test_retention_under_concurrent_writers_and_readers() -> None:
         last = max(i for i in range(6000) if i % 13 == int(key.split("k")[1]))
         assert by_key[key] == (last, key, (w, last))
     log._check()
+
+
+def test_stress_with_retention() -> None:
+    """The reusable stress checker on a retained log: every event collected by a follower is the
+    history the checker verifies; the log keeps at least max_events and replays exactly the
+    collected events from its first offset; every reader's snapshot and shortlog check out."""
+    from cowlog.testing import stress
+
+    logs: list[EventLog[Any, Any]] = []
+
+    def make() -> EventLog[Any, Any]:
+        logs.append(EventLog(max_events=3000))
+        return logs[-1]
+
+    report = stress(
+        make,
+        writers=4,
+        events_per_writer=6000,
+        readers=2,
+        keys=16,
+        retain=3000,
+    )
+    assert report.events == 24_000 and report.snapshots > 0
+    assert logs[0].first_offset > 0  # retention did drop events during the run
+
+
+@pytest.mark.mutation
+def test_stress_catches_a_retained_log_that_forgets_dropped_survivors() -> None:
+    """A broken retention (the survivors of dropped chunks not kept) must fail the stress run."""
+    from cowlog.testing import stress
+
+    class ForgetsSurvivors(EventLog[Any, Any]):
+        __slots__ = ()
+
+        def _trim_to(self, before: int) -> int:
+            dropped = super()._trim_to(before)
+            size, sealed, tail = self._version
+            self._version = (size, sealed._replace(kept={}), tail)
+            return dropped
+
+    with pytest.raises(AssertionError):
+        stress(
+            lambda: ForgetsSurvivors(max_events=3000),
+            writers=4,
+            events_per_writer=6000,
+            readers=2,
+            keys=2000,  # many keys: some survivor is always in a dropped chunk
+            retain=3000,
+        )
