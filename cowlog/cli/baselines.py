@@ -37,7 +37,7 @@ class FloorLog:
     Records are exact ``(timestamp, key, value)`` tuples in a list; a dict maps each key to the
     offset of its survivor (greatest timestamp, ties to the later arrival: cowlog's rule). There
     are no snapshots and no input checks; readers rely on the list being append-only and read
-    below the length they saw. Returns and yields plain tuples, never :class:`~cowlog.Event`.
+    below the length they saw. Returns offsets; yields the stored tuples.
 
     ``ingest`` is O(1), ``replay`` O(1) to start, ``shortlog`` O(k log k) for k keys, ``log[i]``
     O(1).
