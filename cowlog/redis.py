@@ -296,7 +296,8 @@ return {size, first, redis.call('XRANGE', KEYS[1], '1-' .. string.format('%d', s
 """
 )
 
-# KEYS: stream, meta, latest, pins, pin deadlines. ARGV: FORMAT, codec, before. Moves the logical
+# KEYS: stream, meta, latest, pins, pin deadlines. ARGV: FORMAT, codec, before, released pin
+# ids. Moves the logical
 # first offset up to *before* and trims the stream (see release); returns how many events the
 # first offset moved over. Refuses a *before* beyond the size before writing anything.
 _TRIM = (
@@ -311,6 +312,7 @@ if before > size then
                           string.format('%d', size) .. '), got ' .. ARGV[3]))
 end
 if not existed then return 0 end
+for i = 4, #ARGV do unpin(ARGV[i]) end
 local dropped = 0
 if before > first then
   dropped = before - first
@@ -757,10 +759,9 @@ class RedisEventLog(Generic[K, V]):
         PIN_TTL seconds, or until it is garbage-collected. Reading an event after a trim dropped
         it anyway raises `SnapshotTrimmedError`, never less than the snapshot showed.
         """
-        snap: RedisSnapshot[K, V] = RedisSnapshot.__new__(RedisSnapshot)
-        size, first, flat = self._read("snapshot", self._pin(snap), self._pin_ttl)
-        snap.__init__(self, int(size), *self._survivors(flat), first=int(first))  # type: ignore[misc]
-        return snap
+        holder = _Pinned()
+        size, first, flat = self._read("snapshot", self._pin(holder), self._pin_ttl)
+        return RedisSnapshot(self, int(size), *self._survivors(flat), first=int(first), pin=holder)
 
     def replay(self, since: int | None = None) -> Iterator[Record[K, V]]:
         """Yield the events from offset *since* on, in arrival order, as of now.
@@ -810,7 +811,8 @@ class RedisEventLog(Generic[K, V]):
                 (checked by the script before it writes). Nothing is dropped.
         """
         before = check_offset(before, "before")
-        return int(self._eval(self._trim_script, self._keys5, (*self._head, before)))
+        released, self._released = self._released, []
+        return int(self._eval(self._trim_script, self._keys5, (*self._head, before, *released)))
 
     # -- closing ---------------------------------------------------------------------------------
 
@@ -1037,7 +1039,7 @@ class RedisSnapshot(Sequence[Record[K, V]], Generic[K, V]):
     events are read from the stream when asked for (they never change once written).
     """
 
-    __slots__ = ("__weakref__", "_by_field", "_first", "_log", "_offsets", "_shortlog", "_size")
+    __slots__ = ("_by_field", "_first", "_log", "_offsets", "_pin", "_shortlog", "_size")
 
     def __init__(
         self,
@@ -1048,9 +1050,11 @@ class RedisSnapshot(Sequence[Record[K, V]], Generic[K, V]):
         by_field: dict[bytes, Record[K, V]],
         *,
         first: int = 0,
+        pin: _Pinned | None = None,
     ) -> None:
         self._log = log
         self._first = first
+        self._pin = pin  # alive as long as the snapshot and its iterators: its pin with it
         self._size = size
         self._shortlog = shortlog
         self._offsets = offsets
@@ -1098,7 +1102,7 @@ class RedisSnapshot(Sequence[Record[K, V]], Generic[K, V]):
             if not wanted:
                 return []
             low, high = min(wanted), max(wanted)
-            records = list(self._log._replay([], first + low, first + high + 1))
+            records = list(self._log._replay([], first + low, first + high + 1))  # read now
             return [records[i - low] for i in wanted] if wanted.step != 1 else records
         if type(index) is not int:  # as cowlog.Snapshot: what operator.index takes, but bool
             if isinstance(index, bool):
@@ -1118,7 +1122,10 @@ class RedisSnapshot(Sequence[Record[K, V]], Generic[K, V]):
 
     def __iter__(self) -> Iterator[Record[K, V]]:
         """Iterate over the retained events in arrival order (the same as `replay`)."""
-        return self._log._replay([], self._first, self._size)
+        return self._held(self._log._replay([], self._first, self._size))
+
+    def _held(self, records: Iterator[Record[K, V]]) -> Iterator[Record[K, V]]:
+        return records if self._pin is None else _held(records, self._pin)
 
     def replay(self, since: int | None = None) -> Iterator[Record[K, V]]:
         """Yield the events from offset *since* on, in arrival order; PAGE per round trip.
@@ -1139,7 +1146,7 @@ class RedisSnapshot(Sequence[Record[K, V]], Generic[K, V]):
             since = check_offset(since)
             if since < first:
                 raise TrimmedError(since, first)
-        return self._log._replay([], min(since, self._size), self._size)
+        return self._held(self._log._replay([], min(since, self._size), self._size))
 
     def shortlog(self) -> Iterator[Record[K, V]]:
         """Yield the survivor of each key, in log order. O(k), no round trip."""

@@ -1064,6 +1064,23 @@ def test_a_collected_snapshot_releases_its_pin(
     assert admin.xlen(log.name) == 0 and list(log.replay()) == []
 
 
+def test_an_iterator_keeps_its_snapshots_pin_after_the_snapshot_is_dropped(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    log.ingest_many([("a", i, i) for i in range(5)])
+    events = iter(log.snapshot())  # the snapshot itself is collected here
+    since = log.snapshot().replay(2)
+    gc.collect()
+    assert log.trim(5) == 5 and admin.xlen(log.name) == 5  # both still pinned
+    assert [value for _, _, value in events] == [0, 1, 2, 3, 4]
+    assert [value for _, _, value in since] == [2, 3, 4]
+    del events, since
+    gc.collect()
+    log.trim(5)  # flushes the released pins, then trims
+    assert admin.xlen(log.name) == 0 and _pins(admin, log) == 0
+
+
 def test_a_replay_iterator_reads_its_pages_after_a_trim(
     make_log: Callable[..., RedisEventLog[Any, Any]],
 ) -> None:
