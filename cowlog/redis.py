@@ -8,12 +8,17 @@ down in docs/redis.md. What lives on the server for a log named ``NAME``:
 * ``NAME``: a stream; the event at offset ``o`` has the entry ID ``1-o`` (XADD refuses ``0-0``, so
   the offset is the ID's sequence part under a constant 1) and the fields ``t`` (the timestamp in
   decimal), ``k`` (the key in JSON) and ``v`` (the value, by the codec);
-* ``{NAME}:meta``: a hash: ``format``, ``codec``, ``size`` (the next offset);
+* ``{NAME}:meta``: a hash: ``format``, ``codec``, ``size`` (the next offset), ``first`` (the
+  first retained offset) and ``kept`` (the oldest offset still in the stream: below ``first``
+  while a snapshot pins it), both absent until retention first runs;
 * ``{NAME}:latest``: a hash from each key (in a canonical JSON form, so that keys equal in Python
   share one survivor, as in a dict) to its survivor, ``"TIMESTAMP OFFSET KEY\\nVALUE"``;
 * ``{NAME}:writer:ID``: one short string per writer slot, ``"SEQ FIRST COUNT"``: the last write it
   made, so that a write the client retries after a lost reply is answered, not applied twice.
-  Expires after a day.
+  Expires after a day;
+* ``{NAME}:pins`` and ``{NAME}:pin-until``: sorted sets, one member per live snapshot (or replay
+  iterator with pages left): the oldest offset it may still read, and its deadline. Retention
+  never trims the stream below a live pin.
 
 Every write is one EVALSHA of `_WRITE` (checks first, then writes: a script error is not rolled
 back), and every read that must see one instant is one call too. Nothing here decodes a timestamp
@@ -664,6 +669,7 @@ class RedisEventLog(Generic[K, V]):
             TypeError: *timestamp* is not an int or None (``bool`` is refused), the clock returned
                 something else, *key* is not hashable or not a storable key, or *value* cannot be
                 stored by the codec. Nothing is sent.
+            LogClosedError: `close` was called on this object. Nothing is sent.
         """
         if self._closed:
             raise LogClosedError(f"{self!r}: the log is closed, nothing was written")
@@ -687,6 +693,7 @@ class RedisEventLog(Generic[K, V]):
             TypeError: an item is not a ``(key, value, timestamp)`` tuple or list, or one of its
                 fields is refused as `ingest` refuses it; the message names the item's index.
             ValueError: an item has the wrong length, or the batch has more than MAX_BATCH items.
+            LogClosedError: `close` was called on this object. Nothing is sent.
         """
         if self._closed:
             raise LogClosedError(f"{self!r}: the log is closed, nothing was written")
