@@ -998,11 +998,12 @@ class RedisEventLog(Generic[K, V]):
     # -- housekeeping ----------------------------------------------------------------------------
 
     def delete(self) -> None:
-        """Delete the log from the server: its stream, metadata, shortlog and writer slots."""
+        """Delete the log from the server: its stream, metadata, shortlog, pins and writer
+        slots."""
         client = self._client
         for key in client.scan_iter(match=f"{{{self.name}}}:writer:*", count=1000):
             client.delete(key)
-        client.delete(self._stream, self._meta, self._latest)
+        client.delete(*self._keys5)
 
     def _check(self) -> None:
         """Assert every invariant of the stored log, by brute force. O(n); for tests.

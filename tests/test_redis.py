@@ -1079,6 +1079,11 @@ def test_an_iterator_keeps_its_snapshots_pin_after_the_snapshot_is_dropped(
     gc.collect()
     log.trim(5)  # flushes the released pins, then trims
     assert admin.xlen(log.name) == 0 and _pins(admin, log) == 0
+    log.ingest("a", 5, 5)
+    held = log.snapshot()  # a live pin, then delete(): nothing may stay behind
+    assert _pins(admin, log) == 1 and len(held) == 1
+    log.delete()
+    assert admin.keys(f"*{log.name}*") == []
 
 
 def test_a_replay_iterator_reads_its_pages_after_a_trim(
