@@ -1047,6 +1047,28 @@ def test_a_held_snapshot_keeps_what_it_showed_until_its_pin_is_gone(
     log._check()
 
 
+def test_an_expired_pin_no_longer_holds_the_stream(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    """A pin past its deadline (here given one already past, instead of waiting PIN_TTL) is
+    dropped by the next trim, and the snapshot it held says so."""
+    log = make_log()
+    log.ingest_many([("a", i, i) for i in range(4)])
+    log._pin_ttl = -1
+    expired = log.snapshot()
+    log._pin_ttl = 3_600
+    live = log.snapshot()
+    assert _pins(admin, log) == 2
+    log.trim(4)
+    assert _pins(admin, log) == 1 and admin.xlen(log.name) == 4  # the live one still holds
+    del live
+    gc.collect()
+    log.trim(4)
+    assert _pins(admin, log) == 0 and admin.xlen(log.name) == 0
+    with pytest.raises(SnapshotTrimmedError):
+        list(expired)
+
+
 def test_a_collected_snapshot_releases_its_pin(
     make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
 ) -> None:
