@@ -8,7 +8,9 @@ real TCP servers started by the test.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import gc
 import json
 import subprocess
 import sys
@@ -28,7 +30,7 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
-from cowlog import EventLog, _codec
+from cowlog import EventLog, LogClosedError, TrimmedError, _codec
 from cowlog.cli.bench_redis import run_redis
 from cowlog.cli.main import main
 from cowlog.redis import (
@@ -37,6 +39,7 @@ from cowlog.redis import (
     RedisEventLog,
     RedisSnapshot,
     ServerError,
+    SnapshotTrimmedError,
     _encode_key,
     _Script,
 )
@@ -327,6 +330,11 @@ def test_equal_keys_share_one_survivor_as_in_a_dict(
         (lambda log: log.replay(-1), ValueError, "since must be >= 0"),
         (lambda log: log.replay(1.0), TypeError, "since must be an int"),
         (lambda log: log.latest([]), TypeError, "key must be hashable"),
+        (lambda log: log.trim(-1), ValueError, "before must be >= 0"),
+        (lambda log: log.trim(1.0), TypeError, "before must be an int"),
+        (lambda log: log.trim(True), TypeError, "before must be an int"),
+        (lambda log: log.follow(since=-1), ValueError, "since must be >= 0"),
+        (lambda log: log.afollow(timeout="1"), TypeError, "timeout must be a number"),
     ],
 )
 def test_bad_input_is_refused_before_any_round_trip(
@@ -664,6 +672,20 @@ def test_the_state_machine_passes_against_the_server(url: str) -> None:
     run_state_machine_as_test(machine, settings=settings(settings.default))
 
 
+def test_the_state_machine_with_retention_passes_against_the_server(url: str) -> None:
+    """max_events=10: retention runs inside the write script every few writes, beside the
+    machine's own random trims; held snapshots and iterators must still show what they showed
+    (their pins), and the shortlog stay that of every event ever ingested."""
+
+    def make() -> RedisEventLog[Any, Any]:
+        return RedisEventLog(url, _redis.fresh_name(), max_events=10)
+
+    machine = log_state_machine(
+        make, concurrency=False, values="equal", retain=10, keys=REDIS_KEYS, teardown=_delete
+    )
+    run_state_machine_as_test(machine, settings=settings(settings.default))
+
+
 def test_the_state_machine_with_threads_passes_against_the_server(url: str) -> None:
     machine = log_state_machine(_factory(url), values="equal", keys=REDIS_KEYS, teardown=_delete)
     run_state_machine_as_test(
@@ -708,8 +730,8 @@ class SnapshotInTwoRoundTrips(RedisEventLog[Any, Any]):
     which may already hold events past that size."""
 
     def snapshot(self) -> RedisSnapshot[Any, Any]:
-        size = len(self)
-        _, flat = self._read("shortlog")
+        size = self.next_offset
+        _, _, flat = self._read("shortlog")
         return RedisSnapshot(self, size, *self._survivors(flat))
 
 
@@ -903,7 +925,7 @@ def test_follow_stops_at_an_entry_cowlog_did_not_write(
     follower = log.follow(timeout=1)
     assert next(follower) == (0, "a", 0)
     admin.xadd(log.name, {"foreign": "entry"})
-    with pytest.raises(FormatError, match="another program changed the stream"):
+    with pytest.raises(FormatError, match="another program changed"):
         next(follower)
 
 
@@ -917,3 +939,323 @@ def test_a_follower_waits_longer_than_the_clients_socket_timeout(
     follower = log.follow(timeout=2.0)
     log.ingest("a", 0, 0)
     assert list(follower) == [(0, "a", 0)]  # ends after 2 s of quiet, not with a TimeoutError
+
+
+# -- retention ------------------------------------------------------------------------------------
+
+
+def _pins(admin: redis.Redis, log: RedisEventLog[Any, Any]) -> int:
+    return int(admin.zcard(f"{{{log.name}}}:pins"))
+
+
+def test_trim_drops_below_an_offset_and_keeps_every_survivor(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    """The guide's retention example, on the server: offsets stable, positions from first_offset,
+    TrimmedError below it, and the shortlog and latest() of everything ever ingested."""
+    log = make_log()
+    log.ingest_many([("disk", "full", 1), ("cpu", "hot", 2), ("disk", "ok", 3)])
+    assert log.trim(before=2) == 2
+    assert (log.first_offset, log.next_offset, len(log)) == (2, 3, 1)
+    assert admin.xlen(log.name) == 1  # dropped from the server, not only hidden
+    assert list(log.replay()) == [(3, "disk", "ok")] == [log.snapshot()[0]]
+    assert list(log.shortlog()) == [(2, "cpu", "hot"), (3, "disk", "ok")]
+    assert log.latest("cpu") == (2, "cpu", "hot")
+    snap = log.snapshot()
+    assert (snap.first_offset, snap.next_offset, len(snap)) == (2, 3, 1)
+    assert snap.offsets() == [1, 2] and snap.latest("cpu") == (2, "cpu", "hot")
+    for reader in (log, snap):
+        with pytest.raises(TrimmedError) as caught:
+            reader.replay(since=0)
+        assert caught.value.first_offset == 2 and caught.value.since == 0
+    assert log.trim(before=1) == 0 and log.trim(before=2) == 0  # below first: nothing
+    assert log.ingest("cpu", "cool", 1) == 3  # offsets go on; an older timestamp loses
+    assert log.latest("cpu") == (2, "cpu", "hot")
+    assert log.trim(before=4) == 2 and len(log) == 0 and list(log.replay()) == []
+    assert list(log.shortlog()) == [(2, "cpu", "hot"), (3, "disk", "ok")]
+    log._check()
+
+
+def test_trim_beyond_next_offset_is_refused_and_drops_nothing(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    log = make_log()
+    log.ingest_many([("a", 0, 0), ("b", 1, 1)])
+    with pytest.raises(ValueError, match=r"before must be <= next_offset \(2\), got 3"):
+        log.trim(3)
+    assert log.first_offset == 0 and list(log.replay()) == [(0, "a", 0), (1, "b", 1)]
+    assert log.trim(2) == 2 and log.first_offset == 2
+    assert make_log().trim(0) == 0  # an empty log: nothing to drop, nothing made
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [(0, ValueError), (-3, ValueError), (True, TypeError), (2.5, TypeError), ("10", TypeError)],
+)
+def test_max_events_is_checked(url: str, bad: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="max_events"):
+        RedisEventLog(url, _redis.fresh_name(), max_events=bad)
+
+
+def test_max_events_keeps_at_least_the_newest_and_the_whole_shortlog(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    """Retention inside the write script: against a log without it, the same shortlog and
+    latest() for every key, and a replay that is the other's newest events."""
+    limited, full = make_log(max_events=50), make_log()
+    items = [(f"k{i % 37}", i, (i * 7919) % 13) for i in range(2_000)]
+    for start in range(0, len(items), 90):
+        for log in (limited, full):
+            log.ingest_many(items[start : start + 90])
+        limited.ingest(f"single{start}", start, start)
+        full.ingest(f"single{start}", start, start)
+    first = limited.first_offset
+    assert first > 0 and 50 <= len(limited) <= 50 + 6 + 90  # the slack, plus one batch
+    assert admin.xlen(limited.name) == len(limited)
+    assert list(limited.replay()) == list(full.replay(first))
+    assert list(limited.shortlog()) == list(full.shortlog())
+    for key in {key for key, _, _ in items}:
+        assert limited.latest(key) == full.latest(key)
+    limited._check()
+
+
+def test_a_held_snapshot_keeps_what_it_showed_until_its_pin_is_gone(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    log.ingest_many([(f"k{i % 3}", i, i) for i in range(10)])
+    held = log.snapshot()
+    everything = list(held)
+    assert log.trim(8) == 8 and log.first_offset == 8
+    assert admin.xlen(log.name) == 10  # pinned: still on the server
+    assert list(held) == everything and held[0] == (0, "k0", 0) and held[2:4] == everything[2:4]
+    assert list(log.replay()) == everything[8:]  # the log itself shows the trim
+    # A lost pin (expired, or its process gone): the next trim drops the events from the server,
+    # and the snapshot says so instead of showing less.
+    admin.delete(f"{{{log.name}}}:pins", f"{{{log.name}}}:pin-until")
+    assert log.trim(8) == 0 and admin.xlen(log.name) == 2
+    with pytest.raises(SnapshotTrimmedError, match="not a copy") as caught:
+        list(held)
+    assert caught.value.first_offset == 8 and isinstance(caught.value, TrimmedError)
+    with pytest.raises(SnapshotTrimmedError):
+        held[0]
+    with pytest.raises(SnapshotTrimmedError):
+        held.replay(3)
+        list(held.replay(3))
+    assert len(held) == 10 and held.latest("k0") == (9, "k0", 9)  # in memory: still there
+    assert list(held.replay(8)) == everything[8:]  # what is still on the server reads
+    log._check()
+
+
+def test_an_expired_pin_no_longer_holds_the_stream(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    """A pin past its deadline (here given one already past, instead of waiting PIN_TTL) is
+    dropped by the next trim, and the snapshot it held says so."""
+    log = make_log()
+    log.ingest_many([("a", i, i) for i in range(4)])
+    log._pin_ttl = -1
+    expired = log.snapshot()
+    log._pin_ttl = 3_600
+    live = log.snapshot()
+    assert _pins(admin, log) == 2
+    log.trim(4)
+    assert _pins(admin, log) == 1 and admin.xlen(log.name) == 4  # the live one still holds
+    del live
+    gc.collect()
+    log.trim(4)
+    assert _pins(admin, log) == 0 and admin.xlen(log.name) == 0
+    with pytest.raises(SnapshotTrimmedError):
+        list(expired)
+
+
+def test_a_collected_snapshot_releases_its_pin(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    log.ingest_many([("a", i, i) for i in range(5)])
+    held = log.snapshot()
+    assert _pins(admin, log) == 1
+    log.trim(5)
+    assert admin.xlen(log.name) == 5
+    del held
+    gc.collect()
+    log.snapshot()  # the next pinning read drops the released pin on the server
+    log.ingest("a", 5, 5)
+    log.trim(6)
+    assert admin.xlen(log.name) == 0 and list(log.replay()) == []
+
+
+def test_an_iterator_keeps_its_snapshots_pin_after_the_snapshot_is_dropped(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    log.ingest_many([("a", i, i) for i in range(5)])
+    events = iter(log.snapshot())  # the snapshot itself is collected here
+    since = log.snapshot().replay(2)
+    gc.collect()
+    assert log.trim(5) == 5 and admin.xlen(log.name) == 5  # both still pinned
+    assert [value for _, _, value in events] == [0, 1, 2, 3, 4]
+    assert [value for _, _, value in since] == [2, 3, 4]
+    del events, since
+    gc.collect()
+    log.trim(5)  # flushes the released pins, then trims
+    assert admin.xlen(log.name) == 0 and _pins(admin, log) == 0
+    log.ingest("a", 5, 5)
+    held = log.snapshot()  # a live pin, then delete(): nothing may stay behind
+    assert _pins(admin, log) == 1 and len(held) == 1
+    log.delete()
+    assert admin.keys(f"*{log.name}*") == []
+
+
+def test_a_replay_iterator_reads_its_pages_after_a_trim(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    from cowlog.redis import PAGE
+
+    log = make_log()
+    n = PAGE * 2 + 5
+    log.ingest_many([("k", i, i) for i in range(n)])
+    replay = log.replay(1)
+    assert next(replay) == (1, "k", 1)
+    log.trim(n)
+    assert [value for _, _, value in replay] == list(range(2, n))
+
+
+def test_a_follower_behind_retention_gets_trimmed_error(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    log = make_log()
+    log.ingest_many([("a", i, i) for i in range(6)])
+    follower = log.follow(since=0, timeout=0)
+    assert next(follower) == (0, "a", 0)
+    rest = list(islice(follower, 5))  # read the first page...
+    assert [value for _, _, value in rest] == [1, 2, 3, 4, 5]
+    log.ingest_many([("a", i, i) for i in range(6, 9)])
+    log.trim(7)  # ...the follower's next offset, 6, is gone
+    with pytest.raises(TrimmedError) as caught:
+        next(follower)
+    assert caught.value.since == 6 and caught.value.first_offset == 7
+    assert list(log.follow(timeout=0)) == [(7, "a", 7), (8, "a", 8)]  # None: the oldest retained
+    with pytest.raises(TrimmedError):
+        next(log.follow(since=3, timeout=0))
+
+
+# -- afollow --------------------------------------------------------------------------------------
+
+
+def _blocked_xreads(admin: redis.Redis) -> int:
+    return sum(1 for c in admin.client_list() if c.get("cmd") == "xread" and "b" in c["flags"])
+
+
+def test_afollow_reads_the_backlog_then_waits_without_blocking_the_loop(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    """The writer is a coroutine on the same loop: if afollow blocked the loop while it waits,
+    the writer would never run and the follower would end on its timeout with one record."""
+    log = make_log()
+    log.ingest("a", 0, 0)
+
+    async def main() -> list[Any]:
+        seen: list[Any] = []
+
+        async def writer() -> None:
+            while not seen:  # wait for the follower to have read the backlog
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.05)
+            log.ingest_many([("b", 1, 1), ("c", 2, 2)])
+
+        task = asyncio.create_task(writer())
+        async for record in log.afollow(timeout=5):
+            seen.append(record)
+            if len(seen) == 3:
+                break
+        await task
+        return seen
+
+    assert asyncio.run(asyncio.wait_for(main(), 60)) == [(0, "a", 0), (1, "b", 1), (2, "c", 2)]
+
+
+def test_afollow_ends_on_its_timeout_and_on_close(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    log = make_log()
+    log.ingest_many([("a", 0, 0), ("b", 1, 1)])
+
+    async def drain(**kwargs: Any) -> list[Any]:
+        return [record async for record in log.afollow(**kwargs)]
+
+    assert asyncio.run(drain(timeout=0)) == [(0, "a", 0), (1, "b", 1)]
+    assert asyncio.run(drain(since=1, timeout=0.2)) == [(1, "b", 1)]
+
+    async def closes() -> list[Any]:
+        task = asyncio.create_task(drain(since=0))  # no timeout: only the close ends it
+        await asyncio.sleep(0.1)
+        log.close()
+        return await asyncio.wait_for(task, 30)
+
+    assert asyncio.run(closes()) == [(0, "a", 0), (1, "b", 1)]
+
+
+def test_a_cancelled_afollow_leaves_nothing_behind(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+
+    async def main() -> None:
+        async def follow() -> None:
+            async for _ in log.afollow():
+                pass
+
+        task = asyncio.create_task(follow())
+        while _blocked_xreads(admin) == 0:  # until it waits on the server
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())  # returns once the worker thread's XREAD slice has ended
+    assert _blocked_xreads(admin) == 0
+    pool = log._client.connection_pool
+    assert len(pool._in_use_connections) == 0  # type: ignore[attr-defined]
+
+
+# -- close ----------------------------------------------------------------------------------------
+
+
+def test_a_closed_log_refuses_writes_before_any_round_trip_and_keeps_reading(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    with log as same:
+        assert same is log and not log.closed
+        log.ingest("a", 0, 0)
+    assert log.closed and "closed" in repr(log)
+    scripts = evalsha_calls(admin)
+    with pytest.raises(LogClosedError, match="closed"):
+        log.ingest("b", 1, 1)
+    with pytest.raises(LogClosedError):
+        log.ingest_many([("b", 1, 1)])
+    assert evalsha_calls(admin) == scripts
+    log.close()  # twice: harmless
+    assert list(log.replay()) == [(0, "a", 0)] and log.latest("a") == (0, "a", 0)
+    assert list(log.snapshot()) == [(0, "a", 0)] and log.trim(1) == 1
+    # Local to the object: the log on the server stays open for everyone else.
+    other = RedisEventLog(log._client, log.name)
+    assert other.ingest("b", 1, 1) == 1
+
+
+def test_close_ends_this_objects_followers_after_they_drain(
+    make_log: Callable[..., RedisEventLog[Any, Any]], admin: redis.Redis
+) -> None:
+    log = make_log()
+    got: list[Any] = []
+    follower = log.follow()  # no timeout: only the close can end it
+    thread = threading.Thread(target=lambda: got.extend(follower))
+    thread.start()
+    while _blocked_xreads(admin) == 0:
+        time.sleep(0.01)
+    log.ingest_many([("a", 0, 0), ("b", 1, 1)])
+    log.close()
+    thread.join(30)
+    assert not thread.is_alive() and got == [(0, "a", 0), (1, "b", 1)]
