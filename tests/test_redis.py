@@ -608,6 +608,11 @@ def test_the_command_reads_a_log_on_a_server(
     assert main(["replay", where, "--format", "table"]) == 0
     table = capsys.readouterr().out
     assert "free" in table and "cpu" in table
+    log.trim(before=2)  # offsets stay stable: replay starts at the oldest kept, at its own offset
+    for argv in (["--since", "0"], ["--since", "2"], ["--tail", "5"]):
+        assert main(["replay", where, *argv, "--format", "jsonl"]) == 0
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert lines == [{"offset": 2, "timestamp": 15, "key": "disk", "value": {"free": 512}}]
 
 
 @pytest.mark.parametrize(
@@ -710,6 +715,33 @@ def test_stress_passes_against_the_server(url: str) -> None:
         teardown=_delete,
     )
     assert report.events == 6_000 and report.snapshots > 0
+
+
+def test_stress_with_retention_passes_against_the_server(url: str, admin: redis.Redis) -> None:
+    """The stress checker's retention mode (a follower collects every event) on a Redis log with
+    max_events: nothing lost, duplicated or reordered, at least max_events kept, the shortlog of
+    everything ingested."""
+    names: list[str] = []
+
+    def make() -> RedisEventLog[Any, Any]:
+        names.append(_redis.fresh_name())
+        return RedisEventLog(url, names[-1], max_events=500)
+
+    try:
+        report = stress(
+            make,
+            writers=4,
+            events_per_writer=1_500,
+            readers=2,
+            keys=16,
+            values="equal",
+            retain=500,
+        )
+        assert report.events == 6_000
+        assert RedisEventLog(url, names[0]).first_offset > 0  # retention did drop events
+    finally:
+        for name in names:
+            _redis.delete_log(admin, name)
 
 
 class BatchInTwoRoundTrips(RedisEventLog[Any, Any]):

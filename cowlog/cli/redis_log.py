@@ -66,7 +66,12 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "shortlog":
             rows: Iterable[tuple[int, Any]] = zip(snap.offsets(), snap.shortlog(), strict=True)
         else:
-            rows = enumerate(snap.replay(args.since), start=min(args.since, len(snap)))
+            # Offsets are stable: start at --since (or the last --tail events), but never below
+            # the oldest offset retention kept, as the journal reader does.
+            end = snap.next_offset
+            since = args.since if getattr(args, "tail", None) is None else end - args.tail
+            since = min(max(since, snap.first_offset), end)
+            rows = enumerate(snap.replay(since), start=since)
         if (args.format or ("table" if sys.stdout.isatty() else "jsonl")) == "jsonl":
             _print_jsonl(rows)
         else:
