@@ -464,6 +464,19 @@ class _Journal:
         self.fsync_lock = threading.Lock()
         _live.add(self)
 
+    def write_payload(self, payload: bytes) -> None:
+        """Frame *payload* and write it at the end, in one ``os.write`` when it can. Writer lock
+        held. On failure, cut the frame back off and raise `JournalWriteError`."""
+        frame = _pack_frame(_crc32(payload), len(payload)) + payload
+        try:
+            written = _os_write(self.fd, frame)
+        except OSError:
+            written = 0
+        if written == len(frame):
+            self.written += written
+        else:  # a short write or an error: finish it or cut it off, and raise
+            self.append_rest(frame, written)
+
     def append(self, frame: bytes) -> None:
         """Write one frame at the end. Writer lock held. On failure, cut it back off and raise."""
         self.append_rest(frame, 0)
@@ -702,15 +715,7 @@ class JournaledLog(EventLog[K, V]):
                     sealed = self._seal(size, sealed, tail)
                     tail = []
                 tail.append((timestamp, key, value))
-                frame = _pack_frame(_crc32(payload), len(payload)) + payload
-                try:
-                    written = _os_write(journal.fd, frame)
-                except OSError:
-                    written = 0
-                if written == len(frame):
-                    journal.written += written
-                else:  # a short write or an error: finish it or cut it off, and raise
-                    journal.append_rest(frame, written)
+                journal.write_payload(payload)
                 # publish last: a reader must never see a half-built version
                 self._version = (size + 1, sealed, tail)
             except BaseException:
@@ -739,15 +744,7 @@ class JournaledLog(EventLog[K, V]):
                 payload = self._encode(version, size)
         else:
             payload = self._encode(version, size)
-        frame = _pack_frame(_crc32(payload), len(payload)) + payload
-        try:
-            written = _os_write(journal.fd, frame)
-        except OSError:
-            written = 0
-        if written == len(frame):
-            journal.written += written
-        else:  # a short write or an error: finish it or cut it off, and raise
-            journal.append_rest(frame, written)
+        journal.write_payload(payload)
         if self._group:
             self._head = version  # staged: published once an fsync covers it
         else:
