@@ -15,6 +15,8 @@ __all__ = [
     "LogClosedError",
     "Record",
     "TrimmedError",
+    "check_index",
+    "check_max_events",
     "check_offset",
     "check_timestamp",
     "raise_if_unhashable",
@@ -93,6 +95,33 @@ def check_offset(offset: object, name: str = "since") -> int:
         raise TypeError(f"{name} must be an int, got {type(offset).__name__}") from None
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def check_index(index: object) -> int:
+    """Return a sequence index as an exact ``int`` (what `operator.index` takes, but ``bool``)."""
+    if not isinstance(index, bool):
+        try:
+            return _index(index)  # type: ignore[arg-type]
+        except TypeError:
+            pass
+    raise TypeError(f"snapshot indices must be integers or slices, not {type(index).__name__}")
+
+
+def check_max_events(max_events: object) -> int | None:
+    """Return *max_events* as an exact ``int`` >= 1, or None; else raise TypeError / ValueError."""
+    if max_events is None:
+        return None
+    if isinstance(max_events, bool):
+        raise TypeError("max_events must be an int or None, got bool")
+    try:
+        value = _index(max_events)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"max_events must be an int or None, got {type(max_events).__name__}"
+        ) from None
+    if value < 1:
+        raise ValueError(f"max_events must be >= 1, got {value}")
     return value
 
 

@@ -27,7 +27,6 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from operator import index as _index
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic
 
@@ -38,6 +37,7 @@ from ._checks import (
     LogClosedError,
     Record,
     V,
+    check_max_events,
     check_offset,
     check_timestamp,
     raise_if_unhashable,
@@ -128,17 +128,7 @@ class EventLog(Generic[K, V]):
     ) -> None:
         if not callable(clock):
             raise TypeError(f"clock must be callable, got {type(clock).__name__}")
-        if max_events is not None:
-            if isinstance(max_events, bool):
-                raise TypeError("max_events must be an int or None, got bool")
-            try:
-                max_events = _index(max_events)
-            except TypeError:
-                raise TypeError(
-                    f"max_events must be an int or None, got {type(max_events).__name__}"
-                ) from None
-            if max_events < 1:
-                raise ValueError(f"max_events must be >= 1, got {max_events}")
+        max_events = check_max_events(max_events)
         self._clock = clock
         self._max_events = max_events
         self._trim_due = False  # retention wants the next write to drop old chunks first

@@ -11,11 +11,19 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, compress, islice
-from operator import index as _index
 from operator import itemgetter
 from typing import overload
 
-from ._checks import AnyRecord, K, Record, TrimmedError, V, check_offset, raise_if_unhashable
+from ._checks import (
+    AnyRecord,
+    K,
+    Record,
+    TrimmedError,
+    V,
+    check_index,
+    check_offset,
+    raise_if_unhashable,
+)
 from ._state import CHUNK, CHUNK_BITS, CHUNK_MASK, Version, record_at, survivor_offset
 
 __all__ = ["Snapshot"]
@@ -142,14 +150,7 @@ class Snapshot(Sequence[Record[K, V]]):
             sealed, tail = self._sealed, self._tail
             return [record_at(sealed, tail, first + i) for i in range(start, stop, step)]
         if type(index) is not int:
-            if isinstance(index, bool):
-                raise TypeError("snapshot indices must be integers or slices, not bool")
-            try:
-                index = _index(index)
-            except TypeError:
-                raise TypeError(
-                    f"snapshot indices must be integers or slices, not {type(index).__name__}"
-                ) from None
+            index = check_index(index)
         length = size - first
         if index < 0:
             index += length

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
 import os
 import re
 import threading
@@ -41,7 +40,15 @@ from itertools import chain
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar, overload
 
-from ._checks import LogClosedError, Record, TrimmedError, check_offset, check_timestamp
+from ._checks import (
+    LogClosedError,
+    Record,
+    TrimmedError,
+    check_index,
+    check_max_events,
+    check_offset,
+    check_timestamp,
+)
 from ._codec import Codec, get_codec
 from ._follow import check_timeout
 
@@ -471,18 +478,7 @@ class RedisEventLog(Generic[K, V]):
             )
         if not callable(clock):
             raise TypeError(f"clock must be callable, got {type(clock).__name__}")
-        if max_events is not None:
-            if isinstance(max_events, bool):
-                raise TypeError("max_events must be an int or None, got bool")
-            try:
-                max_events = operator.index(max_events)
-            except TypeError:
-                raise TypeError(
-                    f"max_events must be an int or None, got {type(max_events).__name__}"
-                ) from None
-            if max_events < 1:
-                raise ValueError(f"max_events must be >= 1, got {max_events}")
-        self.max_events = max_events
+        self.max_events = check_max_events(max_events)
         self._codec = get_codec(codec)
         if isinstance(client_or_url, str):
             where = client_or_url
@@ -1113,14 +1109,7 @@ class RedisSnapshot(Sequence[Record[K, V]], Generic[K, V]):
             records = list(self._log._replay([], first + low, first + high + 1))  # read now
             return [records[i - low] for i in wanted] if wanted.step != 1 else records
         if type(index) is not int:  # as cowlog.Snapshot: what operator.index takes, but bool
-            if isinstance(index, bool):
-                raise TypeError("snapshot indices must be integers or slices, not bool")
-            try:
-                index = operator.index(index)
-            except TypeError:
-                raise TypeError(
-                    f"snapshot indices must be integers or slices, not {type(index).__name__}"
-                ) from None
+            index = check_index(index)
         if index < 0:
             index += size
         if not 0 <= index < size:
