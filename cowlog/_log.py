@@ -64,6 +64,12 @@ __all__ = ["EventLog"]
 _get_ident = threading.get_ident
 _SLACK = 8 * CHUNK  # retention drops old events by at least this many at a time
 _time_ns = time.time_ns
+#: What fills the offsets of a restored log's first chunk below its first offset (`_start_at`).
+_HIDDEN: AnyRecord = (0, object(), None)
+
+
+def _offset_of(survivor: tuple[int, Any]) -> Any:
+    return survivor[0] if type(survivor[0]) is int else -1  # a bad one is refused in order
 
 
 class EventLog(Generic[K, V]):
@@ -506,6 +512,59 @@ class EventLog(Generic[K, V]):
         )
         return before - sealed.first
 
+    def _start_at(self, first: int, survivors: Iterable[tuple[int, AnyRecord]]) -> None:
+        """Make this new, empty log one that was trimmed below *first*; O(k + CHUNK) for k keys.
+
+        What `trim` leaves, rebuilt without the dropped events: the next event gets offset
+        *first*, and each ``(offset, record)`` of *survivors* (offsets below *first*, one per key)
+        is its key's survivor, as `trim` keeps them. For a journal that was compacted or a
+        snapshot that was dumped (`cowlog.journal`); the log must not be shared yet.
+
+        Raises:
+            ValueError: the log is not empty, or a survivor's offset is not below *first* or is
+                repeated, or its key repeats a key.
+            TypeError: an offset or timestamp is not an ``int``, or a record not a 3-tuple.
+        """
+        size, sealed, _ = self._version
+        if size or self._keys:
+            raise ValueError(f"{self!r}: only an empty log can start at an offset")
+        first = check_offset(first, "first")
+        # The open chunk is the one holding offset first - 1, so that the write at a chunk's
+        # boundary seals a full one. Its offsets below first are hidden (below first_offset):
+        # nothing reads them but a survivor's record, which goes in its place.
+        base = (first - 1) >> CHUNK_BITS if first else 0
+        start = base << CHUNK_BITS
+        tail: list[AnyRecord] = [_HIDDEN] * (first - start)
+        histories: dict[Any, History] = {}
+        kept: dict[int, AnyRecord] = {}
+        for offset, record in sorted(survivors, key=_offset_of):
+            if type(offset) is not int or not 0 <= offset < first:
+                raise ValueError(f"a survivor's offset must be an int in [0, {first}): {offset!r}")
+            if type(record) is not tuple or len(record) != 3 or type(record[0]) is not int:
+                raise TypeError(f"a survivor must be a (timestamp, key, value) tuple: {record!r}")
+            if offset in kept or (offset >= start and tail[offset - start] is not _HIDDEN):
+                raise ValueError(f"two survivors at offset {offset}")
+            key = record[1]
+            try:
+                repeated = key in histories
+            except TypeError as exc:
+                raise_if_unhashable(key, "a survivor's key", exc)
+                raise
+            if repeated:
+                raise ValueError(f"two survivors of key {key!r}")
+            histories[key] = [record[0], offset]
+            if offset >= start:
+                tail[offset - start] = record
+            else:
+                kept[offset] = record
+        keys = list(histories.values())
+        self._histories, self._keys = histories, keys
+        self._version = (
+            first,
+            Sealed(first, base, sealed.chunks, histories, keys, len(keys), kept),
+            tail,
+        )
+
     def trim(self, before: int) -> int:
         """Drop every event with an offset below *before* now; return how many were dropped.
 
@@ -807,6 +866,8 @@ class EventLog(Generic[K, V]):
             first_seen: dict[Any, int] = {}
             for offset, (_, key, _) in enumerate(records, start):
                 first_seen.setdefault(key, offset)
+            hidden = {o for o, r in enumerate(records, start) if r is _HIDDEN}
+            assert all(o < sealed.first for o in hidden)  # only a restored log has them
             firsts = [history[1] for history in self._keys[sealed.pinned :]]
             assert firsts == sorted(firsts)  # keys not compacted: in first-seen order
             for key, history in self._histories.items():
@@ -820,6 +881,8 @@ class EventLog(Generic[K, V]):
                 if history[1] >= start:
                     assert history[1] == first_seen[record_at(sealed, tail, history[1])[1]]
             for offset, (timestamp, key, _) in enumerate(records, start):
+                if offset in hidden:
+                    continue
                 survivor = self._histories[key][-1]
                 survivor_timestamp = self._histories[key][0]
                 # the rule, over every retained event: nothing later ties or beats the survivor
