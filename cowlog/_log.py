@@ -453,6 +453,71 @@ class EventLog(Generic[K, V]):
             self._owner = 0
         return range(size, offset)
 
+    def _extend(self, records: list[Any]) -> range:
+        """Append *records*, ``(timestamp, key, value)`` tuples, as one batch, storing them as is.
+
+        `ingest_many` for records already in a record's shape: what recovering a journal or
+        loading a dump reads (`cowlog.journal`), at about two thirds of `ingest_many`'s cost, as no
+        tuple is made per event. The same checks on what it stores (an exact ``tuple`` of three,
+        an ``int`` timestamp, a hashable key), all or nothing, the same offsets.
+
+        Raises:
+            TypeError: a record is not such a tuple, or its key is not hashable (the message names
+                its index). Nothing is appended.
+            LogClosedError: the log is closed.
+        """
+        if self._owner:
+            self._refuse_reentry()
+        with self._lock:
+            try:
+                self._owner = _get_ident()
+                if self._dirty:
+                    self._repair()
+                if self._closed:
+                    raise LogClosedError(f"{self!r}: the log is closed, nothing was written")
+                if self._trim_due:
+                    self._retain()
+                size, sealed, tail = self._version if self._head is None else self._head
+                histories, keys = self._histories, self._keys
+                offset = size
+                try:
+                    for record in records:  # the loop of _write, less the reshaping
+                        if (
+                            type(record) is not tuple
+                            or len(record) != 3
+                            or type(record[0]) is not int
+                        ):
+                            raise TypeError(
+                                f"records[{offset - size}] must be a (timestamp, key, value) tuple "
+                                f"with an int timestamp, got {record!r:.80}"
+                            )
+                        timestamp, key, _ = record
+                        try:
+                            history = histories.get(key)
+                        except TypeError as exc:
+                            raise_if_unhashable(key, f"records[{offset - size}] key", exc)
+                            raise
+                        if history is None:
+                            history = [timestamp, offset]
+                            histories[key] = history
+                            keys.append(history)
+                        elif timestamp >= history[0]:  # ties go to the later arrival
+                            history.append(offset)  # first: see ingest
+                            history[0] = timestamp
+                        if not offset & CHUNK_MASK and offset:  # the tail is full: seal it
+                            sealed = self._seal(offset, sealed, tail)
+                            tail = []
+                        tail.append(record)
+                        offset += 1
+                    self._commit(size, (offset, sealed, tail))
+                except BaseException:
+                    self._dirty = self._slow = True
+                    self._repair()
+                    raise
+            finally:
+                self._owner = 0
+        return range(size, offset)
+
     def _seal(self, size: int, sealed: Sealed, tail: list[AnyRecord]) -> Sealed:
         """Return *sealed* with the full *tail* appended as a chunk. Lock held; once per 1,024.
 

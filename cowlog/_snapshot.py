@@ -271,6 +271,23 @@ class Snapshot(Sequence[Record[K, V]]):
             ]
         )
 
+    def _dropped_survivors(self) -> list[tuple[int, Record[K, V]]]:
+        """``(offset, record)`` of each survivor below `first_offset`, by offset. O(k log k).
+
+        With the records from `first_offset` on, what rebuilds this snapshot's log elsewhere
+        (``EventLog._start_at``): the journal's compaction and `cowlog.journal.dump`.
+        """
+        size, sealed, tail, first = self._size, self._sealed, self._tail, self._first
+        keys = sealed.keys
+        while True:  # as in shortlog: a refused write's repair may pop keys under the search
+            try:
+                visible = bisect_left(keys, size, sealed.pinned, len(keys), key=_first_offset)
+                break
+            except IndexError:
+                continue
+        offsets = sorted(survivor_offset(history, size) for history in islice(keys, visible))
+        return [(offset, record_at(sealed, tail, offset)) for offset in offsets if offset < first]
+
     def latest(self, key: K) -> Record[K, V] | None:
         """Return the survivor of *key* (see `shortlog`), or ``None`` if it has no event.
 

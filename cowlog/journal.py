@@ -32,9 +32,8 @@ import time
 import weakref
 import zlib
 from collections.abc import Hashable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
-from operator import itemgetter
 from typing import Any, TypeVar
 
 from ._checks import LogClosedError, check_offset, check_timestamp
@@ -81,7 +80,6 @@ _crc32 = zlib.crc32
 _os_write = os.write
 _time_ns = time.time_ns
 _yield = time.sleep  # _yield(0) releases the GIL to the threads waiting for it
-_key_value_time = itemgetter(1, 2, 0)  # a record (timestamp, key, value) in a payload's order
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -264,40 +262,47 @@ def is_journal(path: str | os.PathLike[str]) -> bool:
 # -- decoding --------------------------------------------------------------------------------------
 
 
-Items = list[Any]  # (key, value, timestamp) tuples, or [key, value, timestamp] lists
-Trims = list[tuple[int, int]]
+Records = list[Any]  # (timestamp, key, value) tuples
+Trims = list[tuple[int, int]]  # (n, before): a trim frame after the first n records
+Survivors = list[tuple[int, Any]]  # (offset, record) from a start frame
 
 
-def _decode_items(
-    codec: Codec, payloads: list[bytes], data: bytes, start: int, path: str
-) -> tuple[Items, Trims]:
-    """Decode every payload into ``(key, value, timestamp)`` items, in order, at C speed.
+@dataclass
+class _Decoded:
+    """What a journal's frames hold: the start (if compacted), the events, the trims."""
+
+    records: Records
+    trims: Trims
+    first: int = 0  #: the offset of records[0]: a start frame's, else 0
+    survivors: Survivors = field(default_factory=list)  #: the start frame's kept records
+
+
+def _decode(codec: Codec, payloads: list[bytes], data: bytes, start: int, path: str) -> _Decoded:
+    """Decode every payload into ``(timestamp, key, value)`` records, in order, at C speed.
 
     JSON payloads are joined into one array and parsed once (msgpack: one array header before
-    them all); the records are then regrouped by a C-level ``zip``. Returns the items and the
-    trims: ``(n, before)`` for a trim frame found after the first n items. *data* and *start*
-    (the file and its header's length) serve only to name a bad frame's offset.
+    them all); the fields of every frame are chained and grouped in threes by a C-level
+    ``zip``: those tuples are the records the log stores. Trim and start frames (objects, not
+    arrays) take a slower path. *data* and *start* (the file and its header's length) serve
+    only to name a bad frame's offset.
 
     Raises:
         JournalCorruptError: a frame with an intact CRC does not decode into whole records.
     """
     if not payloads:
-        return [], []
+        return _Decoded([], [])
     try:
         if codec.name == "json":
-            lists = codec.decode(b"[" + b",".join(payloads) + b"]")
+            frames = codec.decode(b"[" + b",".join(payloads) + b"]")
         elif codec.name == "msgpack":
-            lists = codec.decode(b"\xdd" + len(payloads).to_bytes(4, "big") + b"".join(payloads))
+            frames = codec.decode(b"\xdd" + len(payloads).to_bytes(4, "big") + b"".join(payloads))
         else:
-            lists = list(map(codec.decode, payloads))
-        if dict in set(map(type, lists)):
-            return _with_trims(lists)
-        lengths = set(map(len, lists))
-        if lengths == {3}:  # one event a frame: each [key, value, timestamp] is an item as it is
-            return lists, []
-        if not sum(map(len, lists)) % 3:  # a number or a short list fails here or below
-            fields = chain.from_iterable(lists)
-            return list(zip(fields, fields, fields, strict=False)), []
+            frames = list(map(codec.decode, payloads))
+        if dict in set(map(type, frames)):
+            return _with_marks(frames)
+        if not sum(map(len, frames)) % 3:  # a number or a short list fails here or when stored
+            fields = chain.from_iterable(frames)
+            return _Decoded(list(zip(fields, fields, fields, strict=False)), [])
     except Exception:
         pass
     starts = scan(data, start, starts=True, look_past_damage=False).starts
@@ -305,45 +310,49 @@ def _decode_items(
     raise AssertionError("unreachable: _locate_bad_frame raises")  # pragma: no cover
 
 
-def _with_trims(lists: list[Any]) -> tuple[Items, Trims]:
-    """`_decode_items` for a journal holding trim frames (``{"trim": before}``)."""
-    items: Items = []
-    trims: Trims = []
-    run: list[Any] = []
-    for payload in [*lists, None]:
-        if type(payload) is list:
-            run.append(payload)
-            continue
-        if sum(map(len, run)) % 3:
-            raise ValueError("not whole records")
-        fields = chain.from_iterable(run)
-        items += zip(fields, fields, fields, strict=False)
-        run = []
-        if payload is not None:
-            before = payload["trim"]
+def _with_marks(frames: list[Any]) -> _Decoded:
+    """`_decode` for a journal holding trim frames or a start frame (objects)."""
+    decoded = _Decoded([], [])
+    records, trims = decoded.records, decoded.trims
+    for index, frame in enumerate(frames):
+        if type(frame) is not dict:
+            if len(frame) % 3:
+                raise ValueError("not whole records")
+            fields = iter(frame)
+            records += zip(fields, fields, fields, strict=False)
+        elif "trim" in frame:
+            before = frame["trim"]
             if type(before) is not int or before < 0:
                 raise ValueError("a bad trim frame")
-            trims.append((len(items), before))
-    return items, trims
+            trims.append((len(records), before))
+        elif index == 0 and type(frame["start"]) is int and frame["start"] >= 0:
+            decoded.first = frame["start"]
+            decoded.survivors = [
+                (offset, (ts, key, value)) for offset, ts, key, value in frame["kept"]
+            ]
+        else:
+            raise ValueError("a bad frame")
+    return decoded
 
 
-def _replay_into(log: EventLog[Any, Any], items: Items, trims: Trims) -> None:
-    """Ingest *items* into *log*, trimming where the journal trimmed (the log's own methods)."""
+def _replay_into(log: EventLog[Any, Any], decoded: _Decoded) -> None:
+    """Ingest *decoded* into the new *log*, trimming where the journal trimmed (the log's own
+    methods, which refuse what is not events)."""
+    if decoded.first or decoded.survivors:
+        log._start_at(decoded.first, decoded.survivors)
+    records = decoded.records
     done = 0
-    for count, before in trims:
-        EventLog.ingest_many(log, items[done:count])
+    for count, before in decoded.trims:
+        log._extend(records[done:count])
         EventLog.trim(log, before)
         done = count
-    EventLog.ingest_many(log, items[done:] if done else items)
+    log._extend(records[done:] if done else records)
 
 
 def _locate_bad_frame(codec: Codec, payloads: list[bytes], starts: list[int], path: str) -> None:
-    for payload, start in zip(payloads, starts, strict=False):
+    for index, (payload, start) in enumerate(zip(payloads, starts, strict=False)):
         try:
-            decoded = codec.decode(payload)
-            good = (isinstance(decoded, list) and len(decoded) % 3 == 0) or (
-                isinstance(decoded, dict) and type(decoded.get("trim")) is int
-            )
+            good = _is_frame(codec.decode(payload), index)
         except Exception:
             good = False
         if not good:
@@ -356,19 +365,45 @@ def _locate_bad_frame(codec: Codec, payloads: list[bytes], starts: list[int], pa
     raise JournalCorruptError(path, start, f"{path}: the frames do not decode into records")
 
 
+def _is_frame(frame: Any, index: int) -> bool:
+    """Whether *frame*, decoded, is what a journal's frame number *index* may hold."""
+    if isinstance(frame, list):
+        return len(frame) % 3 == 0
+    if not isinstance(frame, dict):
+        return False
+    if "trim" in frame:
+        return type(frame["trim"]) is int and frame["trim"] >= 0
+    kept = frame.get("kept")
+    return (
+        index == 0
+        and type(frame.get("start")) is int
+        and isinstance(kept, list)
+        and all(isinstance(survivor, list) and len(survivor) == 4 for survivor in kept)
+    )
+
+
 # -- reading without writing -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Reading:
-    """A journal read without a lock and without changing it (see `read`)."""
+    """A journal read without a lock and without changing it (see `read`).
+
+    ``records`` are the events in the file, as ``(timestamp, key, value)`` tuples (the records of
+    a replay); ``records[0]`` has offset ``first``, which is 0 unless the journal was compacted
+    after a trim: then ``survivors`` holds the ``(offset, record)`` of each key's survivor below
+    ``first``. ``trims``: ``(n, before)``
+    for each trim made after the first n records.
+    """
 
     path: str
     codec: str
-    items: list[tuple[Any, Any, Any]]
+    records: list[tuple[Any, Any, Any]]
     end: int
     size: int
     trims: list[tuple[int, int]]
+    first: int = 0
+    survivors: list[tuple[int, tuple[Any, Any, Any]]] = field(default_factory=list)
 
     def to_log(self) -> EventLog[Any, Any]:
         """Return a new, plain `EventLog` holding what the journal's owner holds. O(n)."""
@@ -376,7 +411,7 @@ class Reading:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            _replay_into(log, self.items, self.trims)
+            _replay_into(log, _Decoded(self.records, self.trims, self.first, self.survivors))
         finally:
             if collecting:
                 gc.enable()
@@ -386,7 +421,7 @@ class Reading:
 def read(path: str | os.PathLike[str]) -> Reading:
     """Read the journal at *path* without locking or changing it; safe while its owner writes.
 
-    Returns every event in the intact frames as ``(key, value, timestamp)`` items. A torn tail
+    Returns every event in the intact frames as ``(timestamp, key, value)`` records. A torn tail
     (most often a frame being written right now) is left out silently.
 
     Raises:
@@ -402,10 +437,10 @@ def read(path: str | os.PathLike[str]) -> Reading:
     found = scan(data, start)
     if found.damaged and found.next_frame is not None:
         raise _mid_file(name, found)
-    items, trims = _decode_items(codec, found.payloads, data, start, name)
-    if items and type(items[0]) is list:  # recovery takes lists as they come; a reader, tuples
-        items = list(map(tuple, items))
-    return Reading(name, codec_name, items, found.end, found.size, trims)
+    got = _decode(codec, found.payloads, data, start, name)
+    return Reading(
+        name, codec_name, got.records, found.end, found.size, got.trims, got.first, got.survivors
+    )
 
 
 def _mid_file(path: str, found: Scan) -> JournalCorruptError:
@@ -603,9 +638,9 @@ class JournaledLog(EventLog[K, V]):
         collecting = gc.isenabled()
         gc.disable()  # decoded records cannot form cycles: the collector's passes are waste
         try:
-            fd, recovery, items, trims = _open_file(name, the_codec, on_corruption)
+            fd, recovery, found = _open_file(name, the_codec, on_corruption)
             try:
-                _replay_into(self, items, trims)
+                _replay_into(self, found)
             except (TypeError, ValueError) as exc:  # intact frames whose records are not records
                 os.close(fd)
                 raise JournalCorruptError(
@@ -620,7 +655,7 @@ class JournaledLog(EventLog[K, V]):
         finally:
             if collecting:
                 gc.enable()
-        del items, trims
+        del found
         self.recovery: Recovery = recovery
         self._journal = _Journal(name, fd, lock_fd, the_codec, policy)
         # a log dropped without close(): stop its thread and free the file and its lock
@@ -692,11 +727,11 @@ class JournaledLog(EventLog[K, V]):
             size, sealed, tail = self._version
             if timestamp is None:
                 timestamp = _time_ns()  # under the lock: timestamps follow arrival order
-            fields = [key, value, timestamp]
+            record = (timestamp, key, value)
             try:  # encoded and checked first: a refused value changes nothing
-                payload = journal.dumps(fields)
+                payload = journal.dumps(record)
                 plain = type(value) in journal.plain or not journal.codec.exact
-                if not plain and journal.codec.decode(payload) != fields:
+                if not plain and journal.codec.decode(payload) != [timestamp, key, value]:
                     payload = b""
             except Exception:
                 payload = b""
@@ -714,7 +749,7 @@ class JournaledLog(EventLog[K, V]):
                 if not size & CHUNK_MASK and size:  # the tail is full: seal it
                     sealed = self._seal(size, sealed, tail)
                     tail = []
-                tail.append((timestamp, key, value))
+                tail.append(record)
                 journal.write_payload(payload)
                 # publish last: a reader must never see a half-built version
                 self._version = (size + 1, sealed, tail)
@@ -732,43 +767,11 @@ class JournaledLog(EventLog[K, V]):
             return
         if journal.refusal is not None:
             raise _fresh(journal.refusal)
-        if version[0] == size + 1:  # one event: the newest record, the tail's last
-            timestamp, key, value = version[2][-1]
-            plain = journal.plain  # types the codec either brings back equal or refuses
-            if type(key) in plain and type(value) in plain:
-                try:
-                    payload = journal.dumps([key, value, timestamp])
-                except Exception:
-                    payload = self._encode(version, size)  # raises the clear TypeError
-            else:
-                payload = self._encode(version, size)
-        else:
-            payload = self._encode(version, size)
-        journal.write_payload(payload)
+        journal.write_payload(_encode_records(journal.codec, _records(version, size)))
         if self._group:
             self._head = version  # staged: published once an fsync covers it
         else:
             EventLog._commit(self, size, version)
-
-    def _encode(self, version: Any, size: int) -> bytes:
-        """Encode the records of *version* from offset *size* on as one payload, or TypeError."""
-        journal = self._journal
-        assert journal is not None
-        codec = journal.codec
-        records = _records(version, size)
-        flat = list(chain.from_iterable(map(_key_value_time, records)))  # C all the way
-        try:
-            if set(map(type, flat)) <= journal.plain:  # nothing to decode to check it
-                return codec.encode(flat)
-            return codec.check_round_trip(flat, "a record")
-        except Exception:  # TypeError, or a library's own error: find the item, say what it is
-            pass
-        for index, (ts, key, value) in enumerate(records):  # say which item, and what of it
-            where = "" if len(records) == 1 else f"items[{index}] "
-            codec.check_round_trip(key, f"{where}key")
-            codec.check_round_trip(value, f"{where}value")
-            codec.check_round_trip(ts, f"{where}timestamp")
-        return codec.check_round_trip(flat, "the batch")
 
     # -- group commit ------------------------------------------------------------------------------
 
@@ -892,11 +895,6 @@ class JournaledLog(EventLog[K, V]):
         with self._lock:
             if journal.refusal is not None:
                 raise _fresh(journal.refusal)
-            if self.first_offset:
-                raise NotImplementedError(
-                    "compact() of a trimmed journaled log is not supported yet: the survivors of "
-                    "the trimmed events need a way to be restored at their offsets"
-                )
             self._cover_staged_locked()
             with journal.fsync_lock:
                 snap = self.snapshot()
@@ -1068,16 +1066,40 @@ def _flush_every(journal: _Journal, stop: threading.Event, interval: float) -> N
                 return  # the journal now refuses writes; the next one raises the error
 
 
+def _encode_records(codec: Codec, records: list[Any]) -> bytes:
+    """Return the payload holding *records* (``(timestamp, key, value)`` tuples), or TypeError.
+
+    The payload is the codec's array ``[timestamp0, key0, value0, timestamp1, ...]``. Checked
+    first: unless every key and value is of a type the codec brings back equal or refuses
+    (``codec.plain``), the payload is decoded and compared, and a record that would not come back
+    equal is refused with a message naming the codec, the item and what is wrong with it.
+    """
+    fields = list(chain.from_iterable(records))  # C all the way
+    try:
+        # the keys' and values' types (timestamps are exact ints, plain for every codec)
+        if {*map(type, fields[1::3]), *map(type, fields[2::3])} <= codec.plain:
+            return codec.encode(fields)  # nothing to decode to check it
+        return codec.check_round_trip(fields, "a record")
+    except Exception:  # TypeError, or a library's own error: find the item, say what it is
+        pass
+    for index, (ts, key, value) in enumerate(records):
+        where = "" if len(records) == 1 else f"items[{index}] "
+        codec.check_round_trip(key, f"{where}key")
+        codec.check_round_trip(value, f"{where}value")
+        codec.check_round_trip(ts, f"{where}timestamp")
+    return codec.check_round_trip(fields, "the batch")
+
+
 def _frames_of(snap: Any, codec: Codec) -> Iterator[bytes]:
-    """Frames of ``_BATCH`` records each, holding every record of *snap* in order."""
-    batch: list[Any] = []
-    for ts, key, value in snap:
-        batch += (key, value, ts)
-        if len(batch) == 3 * _BATCH:
-            yield encode_frame(codec.check_round_trip(batch, "a record"))
-            batch = []
-    if batch:
-        yield encode_frame(codec.check_round_trip(batch, "a record"))
+    """The frames that rebuild *snap*: a start frame if it was trimmed, then the retained records
+    in frames of ``_BATCH``."""
+    first = snap.first_offset
+    if first:
+        kept = [[offset, *record] for offset, record in snap._dropped_survivors()]
+        start = {"start": first, "kept": kept}
+        yield encode_frame(codec.check_round_trip(start, "a survivor of a trimmed event"))
+    for begin in range(0, len(snap), _BATCH):
+        yield encode_frame(_encode_records(codec, snap[begin : begin + _BATCH]))
 
 
 def _refuse_foreign_file(path: str) -> None:
@@ -1096,21 +1118,21 @@ def _refuse_foreign_file(path: str) -> None:
         parse_header(head, path)
 
 
-def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recovery, Items, Trims]:
-    """Open or create the journal (its lock held); recover it. Returns ``(fd, recovery, items)``."""
+def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recovery, _Decoded]:
+    """Open or create the journal (its lock held); recover it. Returns ``(fd, recovery, found)``."""
     flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
         fd, size = _write_new_file(path, encode_header(codec.name), ())
-        return fd, Recovery(path, True, 0, 0, size), [], []
+        return fd, Recovery(path, True, 0, 0, size), _Decoded([], [])
     try:
         data = _read_all(fd)
         if not data:  # an empty file (made by a crash before our first header, or by touch)
             header = encode_header(codec.name)
             _write_all(fd, header)
             os.fsync(fd)
-            return fd, Recovery(path, True, 0, 0, len(header)), [], []
+            return fd, Recovery(path, True, 0, 0, len(header)), _Decoded([], [])
         name, start = parse_header(data, path)
         if name != codec.name:
             raise ValueError(
@@ -1120,15 +1142,16 @@ def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recove
         if found.damaged and found.next_frame is not None and on_corruption == "raise":
             raise _mid_file(path, found)
         try:
-            items, trims = _decode_items(codec, found.payloads, data, start, path)
+            got = _decode(codec, found.payloads, data, start, path)
         except JournalCorruptError as exc:
             if on_corruption == "raise":
                 raise
             keep = scan(data, start, starts=True, look_past_damage=False).starts.index(exc.offset)
             del found.payloads[keep:]
             found.end, found.next_frame = exc.offset, exc.offset
-            items, trims = _decode_items(codec, found.payloads, data, start, path)
-        recovery = Recovery(path, False, len(items), len(found.payloads), found.end)
+            got = _decode(codec, found.payloads, data, start, path)
+        events = len(got.records) + len(got.survivors)
+        recovery = Recovery(path, False, events, len(found.payloads), found.end)
         if found.damaged:
             saved = _save_beside(path, found.end, memoryview(data)[found.end :])
             os.ftruncate(fd, found.end)
@@ -1136,7 +1159,7 @@ def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recove
             recovery = Recovery(
                 path,
                 False,
-                len(items),
+                events,
                 len(found.payloads),
                 found.end,
                 dropped_bytes=found.size - found.end,
@@ -1144,7 +1167,7 @@ def _open_file(path: str, codec: Codec, on_corruption: str) -> tuple[int, Recove
                 saved_to=saved,
                 damage="torn tail" if found.next_frame is None else "damaged in the middle",
             )
-        return fd, recovery, items, trims
+        return fd, recovery, got
     except BaseException:
         os.close(fd)
         raise
@@ -1195,7 +1218,9 @@ def dump(source: Any, path: str | os.PathLike[str], *, codec: str = "json") -> i
     """Write a snapshot (or a log's current snapshot) to *path* in the journal format.
 
     Written beside, fsynced and renamed: *path* holds the old file or the new one, whole. O(n).
-    Returns the number of events written.
+    Returns the number of retained events written (``len(snap)``). A trimmed snapshot is written
+    as a compacted journal is: a start frame with its `first_offset` and the survivors of its
+    trimmed events, then its records, so `load` brings back its offsets and shortlog.
 
     Raises:
         TypeError: a record does not round-trip through *codec* (nothing is written).
@@ -1204,11 +1229,6 @@ def dump(source: Any, path: str | os.PathLike[str], *, codec: str = "json") -> i
     name = _check_path(path)
     the_codec = get_codec(codec)
     snap = source.snapshot() if isinstance(source, EventLog) else source
-    if getattr(snap, "first_offset", 0):
-        raise ValueError(
-            "dump() of a trimmed snapshot is not supported yet: its offsets and the survivors of "
-            "its trimmed events would not come back"
-        )
     frames = list(_frames_of(snap, the_codec))  # encoded first: a refused record writes nothing
     fd, _ = _write_new_file(name, encode_header(the_codec.name), frames)
     os.close(fd)
@@ -1216,7 +1236,10 @@ def dump(source: Any, path: str | os.PathLike[str], *, codec: str = "json") -> i
 
 
 def load(path: str | os.PathLike[str], *, clock: Any = time.time_ns) -> EventLog[Any, Any]:
-    """Read a file written by `dump` (or a journal) into a new, plain `EventLog`.
+    """Read a file written by `dump` (or a journal) into a new, plain `EventLog`. O(n).
+
+    The log is the one dumped: the same offsets, `first_offset`, replay and shortlog (a trimmed
+    snapshot's survivors come back with it).
 
     Raises:
         JournalFormatError: not a journal or dump, or a damaged header.
@@ -1231,7 +1254,15 @@ def load(path: str | os.PathLike[str], *, clock: Any = time.time_ns) -> EventLog
     collecting = gc.isenabled()
     gc.disable()
     try:
-        log.ingest_many(reading.items)
+        _replay_into(
+            log, _Decoded(reading.records, reading.trims, reading.first, reading.survivors)
+        )
+    except (TypeError, ValueError) as exc:  # intact frames whose records are not records
+        raise JournalCorruptError(
+            reading.path,
+            0,
+            f"{reading.path}: intact frames hold something that is not events: {exc}",
+        ) from exc
     finally:
         if collecting:
             gc.enable()

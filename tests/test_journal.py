@@ -17,6 +17,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from bisect import bisect_right
 from datetime import datetime
 from pathlib import Path
@@ -96,12 +97,12 @@ def test_a_batch_is_one_frame_and_a_single_ingest_one_frame(path: Path) -> None:
         log.ingest_many([])  # an empty batch writes nothing
         log.ingest("e", 5, 5)
     assert len(frames_of(path)) == 3
-    assert journal.read(path).items == [
-        ("a", 1, 1),
-        ("b", 2, 2),
-        ("c", 3, 3),
-        ("d", 4, 4),
-        ("e", 5, 5),
+    assert journal.read(path).records == [
+        (1, "a", 1),
+        (2, "b", 2),
+        (3, "c", 3),
+        (4, "d", 4),
+        (5, "e", 5),
     ]
 
 
@@ -265,7 +266,7 @@ def test_zeros_or_garbage_after_the_last_frame_are_dropped(path: Path, tail: byt
         assert log.recovery.dropped_bytes == len(tail) and log.recovery.dropped_at == len(data)
         assert log.recovery.damage == "torn tail"
         log.ingest("e", 5, 5)  # a frame after the cut: the file is whole again
-    assert len(journal.read(path).items) == 5
+    assert len(journal.read(path).records) == 5
 
 
 def test_a_flipped_byte_in_the_middle_is_reported_and_the_file_untouched(path: Path) -> None:
@@ -302,8 +303,8 @@ def test_an_intact_frame_that_does_not_decode_is_reported(path: Path) -> None:
 
     journal.open(path).close()
     with path.open("ab") as f:
-        f.write(encode_frame(b'["a", 1, 1]'))
-        f.write(encode_frame(b"[1, 2]"))  # two fields: not records
+        f.write(encode_frame(b'[1, "a", 1]'))
+        f.write(encode_frame(b"[1, 2]"))  # two fields: not a record
     before = path.read_bytes()
     with pytest.raises(JournalCorruptError, match="does not decode"):
         journal.open(path)
@@ -425,7 +426,7 @@ def test_a_forked_child_cannot_write_through_its_parents_journal(path: Path, pol
         journal.open(path)
     log.ingest("after", 2, 2)
     log.close()
-    assert [item[0] for item in journal.read(path).items] == ["before", "after"]
+    assert [record[1] for record in journal.read(path).records] == ["before", "after"]
 
 
 # -- policies, close, sync -------------------------------------------------------------------------
@@ -787,10 +788,6 @@ def test_a_trim_is_journaled_and_recovered_where_it_was_made(path: Path, policy:
     expected = (list(log.replay()), list(log.shortlog()), log.first_offset, len(log))
     with pytest.raises(ValueError, match="next_offset"):
         log.trim(before=10**6)
-    with pytest.raises(NotImplementedError, match="trimmed"):
-        log.compact()
-    with pytest.raises(ValueError, match="trimmed"):
-        journal.dump(log, path.parent / "snap")
     log.close()
     with journal.open(path) as again:
         assert (list(again.replay()), list(again.shortlog()), again.first_offset, len(again)) == (
@@ -799,6 +796,101 @@ def test_a_trim_is_journaled_and_recovered_where_it_was_made(path: Path, policy:
         assert again.latest("lone") == (5, "lone", "survivor")
     on_file = journal.read(path).to_log()
     assert list(on_file.shortlog()) == expected[1] and on_file.first_offset == 2500
+
+
+def _state(log: Any) -> tuple[Any, ...]:
+    return (
+        log.first_offset,
+        log.next_offset,
+        list(log.replay()),
+        list(log.shortlog()),
+        [log.latest(key) for key in ("k0", "k1", "k2", "lone", "late", "nobody")],
+    )
+
+
+@pytest.mark.parametrize("codec", CODECS)
+@pytest.mark.parametrize("policy", POLICIES)
+def test_compacting_a_trimmed_log_keeps_offsets_and_survivors(
+    path: Path, policy: str, codec: str
+) -> None:
+    if codec == "msgpack":
+        pytest.importorskip("msgspec")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", journal.PickleWarning)
+        log = journal.open(path, fsync=policy, codec=codec)
+        log.ingest("lone", "survivor", 5)  # a survivor that the trim drops: it must stay
+        log.ingest_many([(f"k{i % 3}", i, i) for i in range(3000)])
+        log.trim(before=2500)  # the middle of a chunk: hidden offsets below it in the chunk
+        assert log.latest("lone") == (5, "lone", "survivor")
+        expected = _state(log)
+        size = log.compact()
+        assert size == path.stat().st_size and _state(log) == expected
+        log.ingest_many([("late", 1, 1), ("k1", "newest", 10**6)])
+        log.trim(before=2998)  # journaled after the start frame: replayed on top of it
+        log.ingest("k2", "last", 10**6)
+        expected = _state(log)
+        log.close()
+        with journal.open(path, codec=codec) as again:
+            assert _state(again) == expected
+            # the start frame's survivor, the 501 records compacted, the 3 written after
+            assert again.recovery.events == 1 + 501 + 3
+            assert again.ingest("k0", "next", 1) == expected[1]
+            again.compact()  # twice: a start frame of a log restored from one
+            expected = _state(again)
+        with journal.open(path, codec=codec) as again:
+            assert _state(again) == expected
+        assert _state(journal.read(path).to_log()) == expected
+        assert _state(journal.load(path)) == expected
+
+
+@pytest.mark.parametrize("before", [1, 1023, 1024, 1025, 2048, 3000, 3001])
+def test_a_trimmed_snapshot_dumps_and_loads_at_its_offsets(tmp_path: Path, before: int) -> None:
+    log: EventLog[str, int] = EventLog()
+    log.ingest_many([(f"k{i % 7}", i, i % 11) for i in range(3001)])
+    log.trim(before)
+    snap = log.snapshot()
+    log.ingest("k0", -1, 99)  # after the snapshot: not in the dump
+    assert journal.dump(snap, tmp_path / "snap") == len(snap)
+    loaded = journal.load(tmp_path / "snap")
+    loaded._check()
+    assert (loaded.first_offset, loaded.next_offset) == (snap.first_offset, snap.next_offset)
+    assert list(loaded.replay()) == list(snap.replay()) and loaded.snapshot()[:] == snap[:]
+    assert list(loaded.shortlog()) == list(snap.shortlog())
+    assert loaded.ingest("k0", -1, 99) == snap.next_offset
+
+
+def test_a_start_frame_anywhere_but_first_is_damage(path: Path) -> None:
+    from cowlog._frames import encode_frame
+
+    journal.open(path).close()
+    with path.open("ab") as f:
+        f.write(encode_frame(b'[1, "a", 1]'))
+        f.write(encode_frame(b'{"start": 5, "kept": []}'))
+    before = path.read_bytes()
+    with pytest.raises(JournalCorruptError, match="does not decode"):
+        journal.open(path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        b'{"start": 5, "kept": [[5, 1, "a", 1]]}',  # a survivor at or past the first offset
+        b'{"start": 5, "kept": [[1, 1, "a", 1], [2, 1, "a", 2]]}',  # two of one key
+        b'{"start": 5, "kept": [[1, 1.5, "a", 1]]}',  # not an int timestamp
+        b'{"start": -1, "kept": []}',
+        b'{"start": 5, "kept": [[1, 1, "a"]]}',
+    ],
+)
+def test_a_bad_start_frame_is_reported_and_changes_nothing(path: Path, start: bytes) -> None:
+    from cowlog._frames import encode_frame
+
+    with path.open("wb") as f:
+        f.write(encode_header("json") + encode_frame(start))
+    before = path.read_bytes()
+    with pytest.raises(JournalCorruptError):
+        journal.open(path)
+    assert path.read_bytes() == before
 
 
 def test_the_cli_replays_a_trimmed_journal_from_its_first_offset(
@@ -812,6 +904,28 @@ def test_the_cli_replays_a_trimmed_journal_from_its_first_offset(
     assert main(["replay", "--format", "jsonl", str(path)]) == 0
     offsets = [json.loads(line)["offset"] for line in capsys.readouterr().out.splitlines()]
     assert offsets == [3, 4]
+
+
+def test_the_cli_reads_a_compacted_trimmed_journal_at_its_offsets(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cowlog.cli.main import main
+
+    with journal.open(path) as log:
+        log.ingest_many([("old", "kept", 1), *(("a", i, i) for i in range(1, 5))])
+        log.trim(before=3)
+        log.compact()
+        log.ingest("b", "new", 9)
+    assert main(["replay", "--format", "jsonl", str(path)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["offset"], e["value"]) for e in out] == [(3, 3), (4, 4), (5, "new")]
+    assert main(["shortlog", "--format", "jsonl", str(path)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(e["offset"], e["key"], e["value"]) for e in out] == [
+        (0, "old", "kept"),
+        (4, "a", 4),
+        (5, "b", "new"),
+    ]
 
 
 def test_a_follower_of_an_always_log_sees_each_event_once_it_is_durable(path: Path) -> None:
@@ -946,4 +1060,4 @@ def test_read_hands_out_tuples_whatever_the_frames(path: Path) -> None:
     with journal.open(path) as log:
         log.ingest("a", [1], 1)
         log.ingest("b", {"x": 2}, 2)
-    assert journal.read(path).items == [("a", [1], 1), ("b", {"x": 2}, 2)]
+    assert journal.read(path).records == [(1, "a", [1]), (2, "b", {"x": 2})]

@@ -300,3 +300,26 @@ def test_repr_mentions_size() -> None:
     log.ingest("a", 1, 1)
     assert repr(log) == "<cowlog.EventLog: 1 events>"
     assert repr(log.snapshot()) == "<cowlog.Snapshot: 1 events>"
+
+
+def test_extend_stores_records_as_they_are_and_refuses_what_is_not_one() -> None:
+    """`_extend` (recovery's and load's bulk append) keeps ingest_many's checks and atomicity."""
+    log: EventLog[Any, Any] = EventLog()
+    records = [(3, "a", 1), (2, "a", 2), (5, "b", [3])]
+    assert log._extend(records) == range(0, 3)
+    assert all(got is stored for got, stored in zip(log.replay(), records, strict=True))
+    assert list(log.shortlog()) == [(3, "a", 1), (5, "b", [3])]
+    for bad, message in [
+        ([(1, "c", 1), (1.5, "c", 2)], r"records\[1\] must be a \(timestamp, key, value\) tuple"),
+        ([(1, "c", 1), [1, "c", 2]], r"records\[1\] must be"),
+        ([(1, "c")], r"records\[0\] must be"),
+        ([(True, "c", 1)], r"records\[0\] must be"),
+        ([(1, "c", 1), (1, ["unhashable"], 1)], r"records\[1\] key must be hashable"),
+    ]:
+        with pytest.raises(TypeError, match=message):
+            log._extend(bad)
+        assert list(log.replay()) == records and log.next_offset == 3
+        log._check()
+    log.close()
+    with pytest.raises(ValueError, match="closed"):
+        log._extend([(1, "c", 1)])

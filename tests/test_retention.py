@@ -265,7 +265,7 @@ def test_a_log_restored_at_an_offset_behaves_as_the_trimmed_one(seed: int) -> No
     restored._start_at(log.first_offset, _survivors_below_first(log))
     restored._check()
     restored.ingest_many([(key, value, ts) for ts, key, value in log.replay()])
-    for step in range(3):  # the same writes and trims keep them equal, invariants and all
+    for _ in range(3):  # the same writes and trims keep them equal, invariants and all
         restored._check()
         assert (restored.first_offset, restored.next_offset) == (log.first_offset, log.next_offset)
         assert list(restored.replay()) == list(log.replay())

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise SourceError(args.file, None, str(exc).removeprefix(f"{args.file}: ")) from None
     snap = reading.to_log().snapshot()
     if args.command == "shortlog":
-        rows: Iterable[tuple[int, Any]] = _shortlog_with_offsets(reading.items)
+        rows: Iterable[tuple[int, Any]] = _shortlog_with_offsets(reading)
     else:
         end = snap.first_offset + len(snap)
         since = args.since if getattr(args, "tail", None) is None else end - args.tail
@@ -70,19 +70,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shortlog_with_offsets(items: list[Any]) -> list[tuple[int, Any]]:
+def _shortlog_with_offsets(reading: Any) -> list[tuple[int, Any]]:
     """The shortlog as ``(offset, record)``, by the rule applied to every event in the file.
 
     A trim keeps each key's survivor, so this is the owner's shortlog, with the offsets that
-    records of trimmed events no longer show in a replay. O(n).
+    records of trimmed events no longer show in a replay; a compacted journal's start frame
+    holds the survivors of the events trimmed before it. O(n).
     """
-    best: dict[Any, tuple[int, int]] = {}
-    for offset, (key, _, timestamp) in enumerate(items):
-        found = best.get(key)
-        if found is None or timestamp >= found[0]:  # ties go to the later arrival
-            best[key] = (timestamp, offset)
-    offsets = sorted(offset for _, offset in best.values())
-    return [(offset, (items[offset][2], items[offset][0], items[offset][1])) for offset in offsets]
+    best: dict[Any, tuple[int, int, Any]] = {}  # key: (timestamp, offset, record)
+    for offset, record in reading.survivors:
+        best[record[1]] = (record[0], offset, record)
+    for offset, record in enumerate(reading.records, reading.first):
+        found = best.get(record[1])
+        if found is None or record[0] >= found[0]:  # ties go to the later arrival
+            best[record[1]] = (record[0], offset, record)
+    return sorted((offset, record) for _, offset, record in best.values())
 
 
 def _text(item: Any) -> str:
