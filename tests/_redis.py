@@ -8,6 +8,7 @@ so a CI run can never pass by skipping them.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import uuid
@@ -188,17 +189,26 @@ def tcp_server(respond: Callable[[bytes], bytes | None]) -> Iterator[int]:
 
 
 def resp_server_of_version(version: str) -> Callable[[bytes], bytes | None]:
-    """What a RESP3 server reporting *version* answers: HELLO and INFO say so, the rest is OK."""
+    """What a RESP3 server reporting *version* answers: HELLO and INFO say so, the rest is OK.
 
-    def respond(data: bytes) -> bytes:
-        if b"HELLO" in data:
+    One answer per command in what arrived: a client may send several in one packet (HELLO, then
+    CLIENT SETINFO), and a loaded machine coalesces them; answering once would leave it waiting.
+    """
+
+    def answer(command: bytes) -> bytes:
+        if command == b"HELLO":
             return b"%%2\r\n$5\r\nproto\r\n:3\r\n$7\r\nversion\r\n$%d\r\n%s\r\n" % (
                 len(version),
                 version.encode(),
             )
-        if b"INFO" in data.upper():
+        if command == b"INFO":
             body = f"# Server\r\nredis_version:{version}\r\n".encode()
             return b"$%d\r\n%s\r\n" % (len(body), body)
-        return b"+OK\r\n" * max(data.count(b"*"), 1)
+        return b"+OK\r\n"
+
+    def respond(data: bytes) -> bytes:
+        # each command is an array of bulk strings: *N, then $len and the bytes of each argument
+        names = re.findall(rb"(?:^|\r\n)\*\d+\r\n\$\d+\r\n([^\r]*)", data)
+        return b"".join(answer(name.upper()) for name in names) or b"+OK\r\n"
 
     return respond
