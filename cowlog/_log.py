@@ -165,6 +165,7 @@ class EventLog(Generic[K, V]):
         codec: str = "json",
         on_corruption: str = "raise",
         clock: Callable[[], int] = _time_ns,
+        max_events: int | None = None,
     ) -> JournaledLog[Any, Any]:
         """Open (or create) a log journaled to the file at *path*, recovering what it holds.
 
@@ -173,7 +174,9 @@ class EventLog(Generic[K, V]):
         returns, and is seen, once on stable storage; concurrent writers share fsyncs),
         ``"interval"`` (an fsync at least every *interval* seconds) or ``"never"``. *codec*:
         ``"json"``, ``"msgpack"`` or ``"pickle"``. *on_corruption*: ``"raise"`` or ``"truncate"``
-        (keep the frames before damage in the middle). The returned
+        (keep the frames before damage in the middle). *max_events*: retention, as for
+        ``EventLog(max_events=...)``; the file then compacts itself in the background once it
+        holds more than twice what the log retains (`compact` does it at will). The returned
         [`JournaledLog`][cowlog.journal.JournaledLog] is an `EventLog` with ``sync()``,
         ``compact()``, ``close()`` and ``recovery``; docs/journal.md has the promises. The journal
         module is imported by this call, not by ``import cowlog``.
@@ -205,6 +208,7 @@ class EventLog(Generic[K, V]):
             codec=codec,
             on_corruption=on_corruption,
             clock=clock,
+            max_events=max_events,
         )
 
     def __repr__(self) -> str:

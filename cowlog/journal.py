@@ -29,9 +29,10 @@ import os
 import stat
 import threading
 import time
+import warnings
 import weakref
 import zlib
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, TypeVar
@@ -54,6 +55,7 @@ from ._state import CHUNK_BITS, CHUNK_MASK
 __all__ = [
     "FSYNC_POLICIES",
     "ON_CORRUPTION",
+    "JournalCompactionWarning",
     "JournalCorruptError",
     "JournalFormatError",
     "JournalLockedError",
@@ -75,6 +77,7 @@ V = TypeVar("V")
 FSYNC_POLICIES = ("always", "interval", "never")
 ON_CORRUPTION = ("raise", "truncate")
 _BATCH = 1024  # records per frame in compact() and dump()
+_AUTO_COMPACT_SLACK = 8192  # a file compacts itself past 2x the events retained plus this
 _pack_frame = _FRAME.pack
 _crc32 = zlib.crc32
 _os_write = os.write
@@ -100,6 +103,10 @@ class JournalCorruptError(JournalFormatError):
 
 class JournalLockedError(BlockingIOError):
     """Another open journal (in this process or another) holds the file's lock."""
+
+
+class JournalCompactionWarning(RuntimeWarning):
+    """A background compaction failed; the journal in use is unchanged, whole, and still used."""
 
 
 class JournalWriteError(OSError):
@@ -221,11 +228,11 @@ def _save_beside(path: str, offset: int, data: bytes | memoryview) -> str:
     return name
 
 
-def _write_new_file(path: str, header: bytes, frames: Iterable[bytes]) -> tuple[int, int]:
-    """Write *header* and *frames* to *path* beside, fsync, rename over *path*, fsync the directory.
+def _write_beside(path: str, header: bytes, frames: Iterable[bytes]) -> tuple[int, int]:
+    """Write *header* and *frames* to a new ``PATH.new``; return its descriptor and size.
 
-    A crash at any point leaves either the old file or the new one whole. Returns the new file's
-    descriptor (open for appending) and its size.
+    The descriptor is open for appending, so more frames can follow before `_rename_over`. On
+    failure the file is removed and the error raised.
     """
     temporary = f"{path}.new"
     flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
@@ -236,16 +243,51 @@ def _write_new_file(path: str, header: bytes, frames: Iterable[bytes]) -> tuple[
         for frame in frames:
             _write_all(fd, frame)
             size += len(frame)
-        os.fsync(fd)
     except BaseException:
-        os.close(fd)
-        os.unlink(temporary)
+        _discard_beside(path, fd)
         raise
+    return fd, size
+
+
+def _discard_beside(path: str, fd: int) -> None:
+    """Close and remove a ``PATH.new`` that will not be renamed."""
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(f"{path}.new")
+
+
+def _rename_over(path: str, fd: int, adopt: Callable[[int], None]) -> None:
+    """Fsync ``PATH.new`` (open as *fd*), rename it over *path*, then fsync the directory.
+
+    A crash at any point leaves either the old file or the new one whole. *fd* belongs to this
+    call: if anything fails before the rename, the new file is closed and removed and the error
+    raised. Right after the rename, ``adopt(fd)`` is called: from then on the new file is the one
+    at *path*, whatever happens next, and *fd* belongs to whoever adopted it; an error of the
+    directory's fsync is raised after that (the rename may then not survive a power loss).
+    """
     try:
-        os.replace(temporary, path)
-        _fsync_directory(path)
+        os.fsync(fd)
+        os.replace(f"{path}.new", path)
     except BaseException:
-        os.close(fd)
+        _discard_beside(path, fd)
+        raise
+    adopt(fd)
+    _fsync_directory(path)
+
+
+def _write_new_file(path: str, header: bytes, frames: Iterable[bytes]) -> tuple[int, int]:
+    """Write *header* and *frames* beside *path* and rename the file over it (`_rename_over`).
+
+    Returns the new file's descriptor (open for appending) and its size; on failure nothing is
+    left open.
+    """
+    fd, size = _write_beside(path, header, frames)
+    adopted: list[int] = []
+    try:
+        _rename_over(path, fd, adopted.append)
+    except BaseException:
+        if adopted:
+            os.close(fd)
         raise
     return fd, size
 
@@ -616,6 +658,7 @@ class JournaledLog(EventLog[K, V]):
         codec: str = "json",
         on_corruption: str = "raise",
         clock: Any = time.time_ns,
+        max_events: int | None = None,
     ) -> None:
         name = _check_path(path)
         policy = _check_choice(fsync, "fsync", FSYNC_POLICIES)
@@ -623,7 +666,7 @@ class JournaledLog(EventLog[K, V]):
         _check_choice(on_corruption, "on_corruption", ON_CORRUPTION)
         if not isinstance(codec, str) or codec not in CODECS:
             raise ValueError(f"codec must be one of {', '.join(map(repr, CODECS))}; got {codec!r}")
-        super().__init__(clock=clock)
+        super().__init__(clock=clock, max_events=max_events)
         self._journal: _Journal | None = None  # None while recovering: writes are not journaled
         self._group = policy == "always"
         self._sync_cv = threading.Condition(threading.Lock())
@@ -632,6 +675,9 @@ class JournaledLog(EventLog[K, V]):
         self._woken = 0  # how many the last fsync woke: the next leader lets them write first
         self._stop_flusher = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._compacting = threading.Lock()  # held by the one compaction running
+        self._compactor: threading.Thread | None = None  # the last background compaction
+        self._file_first = 0  # the offset of the file's first record: 0 or its start frame's
         _refuse_foreign_file(name)  # before the lock file is made: a foreign file stays untouched
         the_codec = get_codec(codec)
         lock_fd = _lock(name)
@@ -655,12 +701,16 @@ class JournaledLog(EventLog[K, V]):
         finally:
             if collecting:
                 gc.enable()
+        self._file_first = found.first
         del found
         self.recovery: Recovery = recovery
         self._journal = _Journal(name, fd, lock_fd, the_codec, policy)
         # a log dropped without close(): stop its thread and free the file and its lock
         weakref.finalize(self, _abandon, self._journal, self._stop_flusher)
-        self._update_slow()  # always: every write takes the general path; else see ingest
+        with self._lock:
+            if self._trim_due:  # max_events: drop what it does not keep now, not at a write
+                self._retain()
+            self._update_slow()  # always: every write takes the general path; else see ingest
         if policy == "interval":
             self._flusher = threading.Thread(
                 target=_flush_every,
@@ -883,36 +933,116 @@ class JournaledLog(EventLog[K, V]):
     def compact(self) -> int:
         """Rewrite the journal as the log holds it now, in frames of 1,024 events; return its size.
 
-        The new file is written beside the old one, fsynced, and renamed over it, then the
-        directory is fsynced: a crash at any point leaves the old journal or the new one, whole.
-        Writers wait meanwhile (O(n)); readers do not.
+        The new file holds what the log retains: on a trimmed log, a start frame with its
+        `first_offset` and the survivors of the trimmed events, then the retained records, so
+        reopening it gives back the same offsets, replay and shortlog. It is written beside the
+        old one while writers go on (from a snapshot), then, with writers waiting for a moment,
+        the writes made meanwhile are appended, the file is fsynced and renamed over the old one,
+        and the directory is fsynced: a crash at any point leaves the old journal or the new one,
+        whole. O(n) for n retained events; readers never wait. A journaled log with retention
+        (``max_events``, or `trim`) also compacts itself in a background thread, once the file
+        holds more than twice the events the log retains (and 8,192 more).
 
         Raises:
             JournalWriteError: writing the new file failed; the old one is still in use, whole.
+            LogClosedError: the log is closed (also if it was closed while compacting).
+            TypeError: a stored value was changed after it was ingested into something the codec
+                would not bring back equal; the old journal is still in use, whole.
         """
         journal = self._journal
         assert journal is not None
-        with self._lock:
-            if journal.refusal is not None:
-                raise _fresh(journal.refusal)
-            self._cover_staged_locked()
-            with journal.fsync_lock:
-                snap = self.snapshot()
-                header = encode_header(journal.codec.name)
-                try:
-                    fd, size = _write_new_file(
-                        journal.path, header, _frames_of(snap, journal.codec)
-                    )
-                except OSError as exc:
-                    raise JournalWriteError(
-                        exc.errno,
-                        f"journal {journal.path}: compaction failed ({os.strerror(exc.errno or 0)})"
-                        "; the journal in use is unchanged",
-                    ) from exc
-                old, journal.fd = journal.fd, fd
-                journal.written = journal.synced = size
-                os.close(old)
+        path, codec = journal.path, journal.codec
+        header = encode_header(codec.name)
+
+        def frames_of(snap: Any) -> Iterator[bytes]:
+            for frame in _frames_of(snap, codec):
+                if journal.refusal is not None:  # closed meanwhile: stop here
+                    raise _fresh(journal.refusal)
+                yield frame
+
+        def adopt(fd: int) -> None:  # right after the rename: the new file is the journal
+            old, journal.fd = journal.fd, fd
+            journal.written = journal.synced = size
+            os.close(old)
+
+        with self._compacting:  # one compaction at a time
+            with self._lock:
+                if journal.refusal is not None:
+                    raise _fresh(journal.refusal)
+                if self._group:
+                    self._cover_staged_locked()
+                snap = self.snapshot()  # everything in the file, all published
+            try:  # writers go on meanwhile
+                fd, size = _write_beside(path, header, frames_of(snap))
+            except OSError as exc:
+                raise _compaction_failed(journal, exc) from exc
+            # From here *fd* is ours to close (or to hand to _rename_over, which takes it): -1 once
+            # it is not, so that a descriptor number is never closed twice.
+            try:
+                with self._lock:  # writers wait from here: append what they wrote meanwhile
+                    if journal.refusal is not None:
+                        raise _fresh(journal.refusal)
+                    if self._group:
+                        self._cover_staged_locked()
+                    now = self.snapshot()
+                    if now.first_offset > snap.next_offset:  # trimmed past it: start again
+                        _discard_beside(path, fd)
+                        fd = -1
+                        snap = now
+                        fd, size = _write_beside(path, header, _frames_of(now, codec))
+                    else:
+                        for frame in _frames_after(now, snap, codec):
+                            _write_all(fd, frame)
+                            size += len(frame)
+                    with journal.fsync_lock:
+                        handed, fd = fd, -1
+                        try:
+                            _rename_over(path, handed, adopt)
+                        except OSError as exc:
+                            if journal.fd == handed:  # renamed, but its directory's fsync failed
+                                raise _directory_sync_failed(journal, exc) from exc
+                            raise
+                    self._file_first = snap.first_offset
+            except OSError as exc:
+                if fd >= 0:
+                    _discard_beside(path, fd)
+                if isinstance(exc, JournalWriteError):
+                    raise
+                raise _compaction_failed(journal, exc) from exc
+            except BaseException:
+                if fd >= 0:
+                    _discard_beside(path, fd)
+                raise
         return size
+
+    def _trim_to(self, before: int) -> int:
+        """`EventLog._trim_to`, then start a background compaction if the file is mostly
+        garbage: more than twice the events retained, plus 8,192. Lock held."""
+        dropped = super()._trim_to(before)
+        journal = self._journal
+        if journal is not None and journal.refusal is None:
+            size, sealed, _ = self._version
+            if size - self._file_first > 2 * (size - sealed.first) + _AUTO_COMPACT_SLACK:
+                compactor = self._compactor
+                if compactor is None or not compactor.is_alive():
+                    self._compactor = threading.Thread(
+                        target=self._compact_quietly,
+                        name=f"cowlog journal compactor {journal.path}",
+                        daemon=True,
+                    )
+                    self._compactor.start()
+        return dropped
+
+    def _compact_quietly(self) -> None:
+        """The background compaction: a failure leaves the old journal in use, and warns."""
+        try:
+            self.compact()
+        except LogClosedError:
+            pass
+        except Exception as exc:  # the journal in use is whole: say so, and go on
+            warnings.warn(
+                f"automatic compaction failed: {exc}", JournalCompactionWarning, stacklevel=1
+            )
 
     def trim(self, before: int) -> int:
         """Drop every event below offset *before* (see `EventLog.trim`), journaled as a frame.
@@ -971,9 +1101,9 @@ class JournaledLog(EventLog[K, V]):
                 journal.refusal = LogClosedError(f"journal {journal.path} is closed")
             journal.closed = True
         self._stop_flusher.set()
-        flusher = self._flusher
-        if flusher is not None and flusher is not threading.current_thread():
-            flusher.join()
+        for thread in (self._flusher, self._compactor):  # a compaction now stops at its next step
+            if thread is not None and thread is not threading.current_thread():
+                thread.join()
         try:
             if not journal.forked and journal.failed is None:
                 if self._group:
@@ -1090,6 +1220,38 @@ def _encode_records(codec: Codec, records: list[Any]) -> bytes:
     return codec.check_round_trip(fields, "the batch")
 
 
+def _frames_after(now: Any, before: Any, codec: Codec) -> Iterator[bytes]:
+    """The frames that take a journal holding snapshot *before* to snapshot *now* of the same
+    log, trimmed no further than ``before.next_offset``: the records since, then a trim frame."""
+    start = before.next_offset - now.first_offset
+    for begin in range(start, len(now), _BATCH):
+        yield encode_frame(_encode_records(codec, now[begin : begin + _BATCH]))
+    if now.first_offset > before.first_offset:
+        yield encode_frame(codec.encode({"trim": now.first_offset}))
+
+
+def _directory_sync_failed(journal: _Journal, exc: OSError) -> JournalWriteError:
+    """After a compaction's rename, the directory's fsync failed: the new file is in use, but the
+    rename may not survive a power loss, and with it every later write. As after a failed fsync,
+    the journal refuses every write until it is reopened."""
+    failure = JournalWriteError(
+        exc.errno,
+        f"journal {journal.path}: compaction renamed the new journal into place but the "
+        f"directory's fsync failed ({os.strerror(exc.errno or 0)}); the journal refuses every "
+        "write until it is reopened (nothing acknowledged was lost)",
+    )
+    journal.refusal = journal.failed = failure
+    return failure
+
+
+def _compaction_failed(journal: _Journal, exc: OSError) -> JournalWriteError:
+    return JournalWriteError(
+        exc.errno,
+        f"journal {journal.path}: compaction failed ({os.strerror(exc.errno or 0)}); the journal "
+        "in use is unchanged",
+    )
+
+
 def _frames_of(snap: Any, codec: Codec) -> Iterator[bytes]:
     """The frames that rebuild *snap*: a start frame if it was trimmed, then the retained records
     in frames of ``_BATCH``."""
@@ -1199,6 +1361,7 @@ def open(
     codec: str = "json",
     on_corruption: str = "raise",
     clock: Any = time.time_ns,
+    max_events: int | None = None,
 ) -> JournaledLog[Any, Any]:
     """Open (or create) the journal at *path*: recover every event in it, then journal every write.
 
@@ -1211,6 +1374,7 @@ def open(
         codec=codec,
         on_corruption=on_corruption,
         clock=clock,
+        max_events=max_events,
     )
 
 

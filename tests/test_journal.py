@@ -1,6 +1,7 @@
 """The journal: format, codecs, recovery, locks, fsync policies, I/O errors, compaction, dump/load.
 
-Real files, real fsync, real processes; nothing here mocks the file system. The crash tests (child
+Real files, real fsync, real processes; nothing here mocks the file system (one test injects
+a failing directory fsync, which no file system makes on demand). The crash tests (child
 processes killed with SIGKILL) live in test_crash.py.
 """
 
@@ -644,6 +645,220 @@ def test_compact_rewrites_the_journal_in_batch_frames(path: Path, policy: str) -
     assert not (path.parent / (path.name + ".new")).exists()
     with journal.open(path) as again:
         assert records(again) == [*expected, (1, "after", -1)]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_writers_go_on_while_compact_runs_and_nothing_is_lost(path: Path, policy: str) -> None:
+    """compact() writes from a snapshot while writers write; their writes reach the new file."""
+    log = journal.open(path, fsync=policy)
+    log.ingest_many([(f"k{i % 10}", i, i) for i in range(5000)])
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(w: int) -> None:
+        try:
+            i = 0
+            while not stop.is_set() or i < 50:
+                if i % 3:
+                    log.ingest(f"w{w}", i, i)
+                else:
+                    log.ingest_many([(f"w{w}", i, i), (f"k{i % 10}", -i, i)])
+                if i % 97 == 0:
+                    log.trim(before=max(log.first_offset, log.next_offset - 3000))
+                i += 1
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(3)]
+    for thread in threads:
+        thread.start()
+    for _ in range(5):
+        log.compact()
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    log._check()
+    expected = (log.first_offset, log.next_offset, records(log), list(log.shortlog()))
+    log.close()
+    with journal.open(path) as again:
+        again._check()
+        assert (again.first_offset, again.next_offset, records(again), list(again.shortlog())) == (
+            expected
+        )
+
+
+@pytest.mark.parametrize("past", [False, True])
+def test_compact_takes_in_writes_and_trims_made_while_it_wrote(
+    path: Path, monkeypatch: pytest.MonkeyPatch, past: bool
+) -> None:
+    """Both ends of the race, made to happen: writes and a trim land while the new file is
+    written from the snapshot; a trim *past* the snapshot makes compact() write it again."""
+    log = journal.open(path, fsync="never")
+    log.ingest("dropped", "survivor", 1)
+    log.ingest_many([(f"k{i % 4}", i, i) for i in range(1, 3000)])
+    frames_of_snapshot = journal._frames_of
+    calls = []
+
+    def meanwhile(snap: Any, codec: Any) -> Any:
+        calls.append(snap.next_offset)
+        if len(calls) == 1:  # while compact() writes from its snapshot, unlocked
+            log.ingest_many([("late", i, i) for i in range(2000)])
+            log.trim(before=4000 if past else 2000)
+            log.ingest("later", 1, 10**6)
+        return frames_of_snapshot(snap, codec)
+
+    monkeypatch.setattr(journal, "_frames_of", meanwhile)
+    log.compact()
+    assert calls == ([3000, 5001] if past else [3000])
+    expected = (log.first_offset, log.next_offset, records(log), list(log.shortlog()))
+    assert log.latest("dropped") == (1, "dropped", "survivor")
+    log.close()
+    with journal.open(path) as again:
+        again._check()
+        assert (again.first_offset, again.next_offset, records(again), list(again.shortlog())) == (
+            expected
+        )
+
+
+def test_max_events_bounds_the_log_and_the_file_compacts_itself(path: Path) -> None:
+    log = journal.open(path, fsync="never", max_events=1000)
+    everything = []
+    for i in range(60_000):
+        key = f"k{i % 50}" if i % 1000 else f"rare{i}"  # rare keys: survivors that get dropped
+        log.ingest(key, i, i)
+        everything.append((i, key, i))
+        if i % 5000 == 0:
+            assert len(log) < 1000 + 8192 + 1024  # retention: whole chunks, in steps
+    compactor = log._compactor
+    assert compactor is not None  # the file was compacted in the background
+    compactor.join()
+    size_compacted = path.stat().st_size
+    full = EventLog()
+    full.ingest_many([(k, v, t) for t, k, v in everything])
+    assert list(log.shortlog()) == list(full.shortlog())  # survivors of dropped events stay
+    expected = (log.first_offset, log.next_offset, records(log), list(log.shortlog()))
+    log.close()
+    plain_size = path.parent / "plain"
+    with journal.open(plain_size, fsync="never") as plain:
+        plain.ingest_many([(k, v, t) for t, k, v in everything])
+    assert path.stat().st_size < plain_size.stat().st_size / 2  # bounded, not every event
+    assert size_compacted <= path.stat().st_size
+    with journal.open(path, max_events=1000) as again:  # retention applies at open: it may
+        assert again.next_offset == expected[1]  # drop more than the log had got round to
+        assert again.first_offset >= expected[0] and len(again) >= 1000
+        assert records(again) == expected[2][again.first_offset - expected[0] :]
+        assert list(again.shortlog()) == expected[3]
+    with journal.open(path) as unbounded:  # what the file holds, without retention
+        assert list(unbounded.shortlog()) == expected[3]
+        assert unbounded.next_offset == 60_000
+    with journal.open(plain_size, max_events=1000) as bounded:  # retention applied at open
+        assert len(bounded) < 1000 + 8192 + 1024 and bounded.first_offset > 0
+        assert list(bounded.shortlog()) == expected[3]
+
+
+def test_bad_max_events_is_refused_before_anything_is_created(path: Path) -> None:
+    for bad, error in [(0, ValueError), (-1, ValueError), ("10", TypeError), (1.5, TypeError)]:
+        with pytest.raises(error, match="max_events"):
+            journal.open(path, max_events=bad)  # type: ignore[arg-type]
+        with pytest.raises(error, match="max_events"):
+            EventLog.open(path, max_events=bad)  # type: ignore[arg-type]
+    assert not path.exists() and not (path.parent / (path.name + ".lock")).exists()
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("when", ["from the snapshot", "appending what came meanwhile"])
+def test_a_compaction_that_fills_the_disk_leaves_the_journal_in_use(
+    tiny_filesystem: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """A real ENOSPC while the new file is written (from the snapshot, or while the writes made
+    meanwhile are appended): `JournalWriteError`, no ``PATH.new`` left, no descriptor leaked or
+    closed twice, and the old journal goes on taking writes that recovery finds."""
+    path = tiny_filesystem / "events.journal"
+    log = journal.open(path, fsync="never")
+    if when == "from the snapshot":
+        log.ingest_many([(f"k{i % 3}", "v" * 400, i) for i in range(80)])  # ~33 KB of 64
+    else:
+        log.ingest_many([(f"k{i % 3}", "v" * 400, i) for i in range(40)])
+        frames_of_snapshot = journal._frames_of
+
+        def meanwhile(snap: Any, codec: Any) -> Any:  # the new file fits; then this lands
+            if snap.next_offset == 40:
+                log.ingest_many([("late", "w" * 400, i) for i in range(40)])
+            return frames_of_snapshot(snap, codec)
+
+        monkeypatch.setattr(journal, "_frames_of", meanwhile)
+    expected = records(log)
+    descriptors = _open_descriptors()
+    with pytest.raises(JournalWriteError, match="compaction failed") as info:
+        log.compact()
+    assert info.value.errno == errno.ENOSPC
+    assert _open_descriptors() == descriptors
+    assert not (tiny_filesystem / "events.journal.new").exists()
+    expected = records(log)
+    assert len(expected) == 80
+    log.ingest("after", 1, 10**6)  # the journal in use takes writes, in the room left
+    log.close()
+    with journal.open(path) as again:
+        assert again.recovery.damage is None
+        assert records(again) == [*expected, (10**6, "after", 1)]
+
+
+def test_a_failed_directory_fsync_after_the_rename_refuses_later_writes(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one injected fault here (no file system makes a directory's fsync fail on demand):
+    the rename happened, so the new file is the journal and nothing is lost; but the rename may
+    not survive a power loss, so, as after a failed fsync, every later write is refused."""
+    log = journal.open(path, fsync="always")
+    log.ingest_many([(f"k{i % 3}", i, i) for i in range(3000)])
+    descriptors = _open_descriptors()
+
+    def fails(_: str) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(journal, "_fsync_directory", fails)
+    with pytest.raises(JournalWriteError, match="directory's fsync failed") as info:
+        log.compact()
+    monkeypatch.undo()
+    assert info.value.errno == errno.EIO
+    assert _open_descriptors() == descriptors  # the old descriptor closed, the new one in use
+    with pytest.raises(JournalWriteError, match="refuses every write"):
+        log.ingest("refused", 1, 1)
+    assert len(log) == 3000
+    log._check()
+    log.close()
+    with journal.open(path) as again:
+        assert records(again) == [(i, f"k{i % 3}", i) for i in range(3000)]
+        assert len(frames_of(path)) == 3  # the compacted file: frames of 1,024
+
+
+def test_close_stops_a_compaction_under_way(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """close() during the unlocked part of a compaction: it stops at its next frame, leaves no
+    ``PATH.new``, and the journal closes whole."""
+    log = journal.open(path, fsync="never")
+    log.ingest_many([(f"k{i % 3}", i, i) for i in range(5000)])
+    frames_of_snapshot = journal._frames_of
+
+    def closing(snap: Any, codec: Any) -> Any:
+        for n, frame in enumerate(frames_of_snapshot(snap, codec)):
+            if n == 1:
+                threading.Thread(target=log.close).start()
+                time.sleep(0.2)  # close() waits for the writer lock: it gets it now
+            yield frame
+
+    monkeypatch.setattr(journal, "_frames_of", closing)
+    with pytest.raises(ValueError, match="closed"):
+        log.compact()
+    while not log.closed or (log._journal is not None and not log._journal.fds_closed):
+        time.sleep(0.01)
+    assert not (path.parent / (path.name + ".new")).exists()
+    with journal.open(path) as again:
+        assert records(again) == [(i, f"k{i % 3}", i) for i in range(5000)]
+        assert len(frames_of(path)) == 1  # not compacted
 
 
 def test_a_crash_before_the_rename_leaves_the_old_journal(path: Path) -> None:
