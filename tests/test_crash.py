@@ -5,7 +5,10 @@ What these prove (docs/journal.md states the promises):
 * **Process death** (SIGKILL at a random moment, every policy, 1 or 4 writer threads, singles and
   batches, with and without compactions running): reopening recovers every acknowledged event at
   the offset it was acknowledged with, never an event twice, each writer's events in the order it
-  wrote them, and each batch whole or not at all.
+  wrote them, and each batch whole or not at all. With ``max_events`` (the log drops old chunks
+  and the file compacts itself in the background while it is killed), the same for every event at
+  or past the file's first offset, and each writer's survivor is its newest acknowledged event or
+  a later one.
 * **Power loss** with ``fsync="always"``: the disk keeps only what a completed fsync covered (a spy
   around the real ``os.fdatasync`` records the file's size when each call began) and the rest is
   cut, zeroed or garbled; every acknowledged event is still recovered. A deliberately broken log
@@ -36,8 +39,8 @@ import cowlog.journal as j
 
 path, policy, writers, batches, compacting, run = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
     sys.argv[4] == "1", sys.argv[5] == "1", sys.argv[6]
-log = j.open(path, fsync=policy, interval=0.005)
-start = len(log)  # a rerun on the same file goes on after the events already there
+retain = int(sys.argv[7]) or None  # max_events: the file then also compacts itself
+log = j.open(path, fsync=policy, interval=0.005, max_events=retain)
 report = threading.Lock()
 
 def say(lines):
@@ -80,15 +83,18 @@ def _run_and_kill(
     compacting: bool,
     rng: random.Random,
     run: int,
+    retain: int = 0,
 ) -> dict[int, str]:
     """Run the child, SIGKILL it after a random number of acknowledgements; return them all."""
     flags = ["1" if batches else "0", "1" if compacting else "0"]
-    args = [str(path), policy, str(writers), *flags, str(run)]
+    args = [str(path), policy, str(writers), *flags, str(run), str(retain)]
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert child.stdout is not None
     wanted = rng.randrange(5, 300 if policy == "always" else 3000)
+    if retain:  # enough for retention to drop chunks and the file to compact itself
+        wanted = rng.randrange(30_000, 60_000)
     received = b""
     while received.count(b"\n") < wanted:
         chunk = os.read(child.stdout.fileno(), 1 << 16)
@@ -109,20 +115,34 @@ def _run_and_kill(
 
 
 def _check_recovered(path: Path, acknowledged: dict[int, str]) -> list[Any]:
-    """Open the journal after a crash; assert the promises; return its records."""
+    """Open the journal after a crash; assert the promises; return its records.
+
+    Events below the file's first offset were dropped by retention (a compaction wrote the file
+    without them): each writer's key then still has its survivor, as in memory.
+    """
     with journal.open(path, fsync="never") as log:
         assert log.recovery.damage in (None, "torn tail"), log.recovery
+        first = log.first_offset
         records = list(log.replay())
+        latest = {key: value for _, key, value in log.shortlog()}
         log._check()
     values = [value for _, _, value in records]
+    newest: dict[str, int] = {}
     for offset, tag in acknowledged.items():  # nothing acknowledged is lost, or moved
-        assert offset < len(values) and values[offset] == tag, (offset, tag)
+        writer, n = tag.split(":")[:2]
+        newest[writer] = max(newest.get(writer, -1), int(n))
+        if offset >= first:
+            assert offset - first < len(values) and values[offset - first] == tag, (offset, tag)
+    for writer, n in newest.items():  # a writer's survivor is its newest write, or later
+        assert int(latest[f"w{writer}"].split(":")[1]) >= n, writer
     assert len(set(values)) == len(values), "an event recovered twice"
     last: dict[str, int] = {}
     offset = 0
+    while offset < len(values) and values[offset].split(":")[2] != "0":  # a batch cut by a trim
+        offset += 1
     while offset < len(values):  # each writer's calls in its order, each batch whole
         writer, n, index, size = values[offset].split(":")
-        assert index == "0", f"a batch cut at offset {offset}"
+        assert index == "0", f"a batch cut at offset {first + offset}"
         assert int(n) > last.get(writer, -1), f"writer {writer} reordered at offset {offset}"
         last[writer] = int(n)
         expected = [f"{writer}:{n}:{i}:{size}" for i in range(int(size))]
@@ -157,6 +177,20 @@ def test_sigkill_loses_no_acknowledged_event(
     for run in range(RUNS):
         acknowledged.update(_run_and_kill(path, policy, writers, batches, compacting, rng, run))
         _check_recovered(path, acknowledged)
+
+
+@pytest.mark.parametrize("policy", ["interval", "never"])
+def test_sigkill_with_retention_and_background_compactions(tmp_path: Path, policy: str) -> None:
+    """max_events=2,000: the log drops chunks and the file compacts itself in the background,
+    while three writers write and the child is killed; reopening finds every acknowledged event
+    at or past the file's first offset, and each writer's survivor."""
+    rng = random.Random(f"retain{policy}")
+    path = tmp_path / "crash.journal"
+    acknowledged: dict[int, str] = {}
+    for run in range(RUNS):
+        acknowledged.update(_run_and_kill(path, policy, 3, True, False, rng, run, retain=2000))
+        records = _check_recovered(path, acknowledged)
+        assert len(records) < max(acknowledged) / 2  # compacted: not every event is in the file
 
 
 # -- power loss -----------------------------------------------------------------------------------
