@@ -1,179 +1,322 @@
-"""Codecs: how a backend that leaves the process turns values into bytes and back.
+"""Codecs: how a log that leaves the process (a journal file, a Redis stream) stores its data.
 
-A codec has a ``name`` (stored beside the data, so a log written with one codec is never read with
-another), ``encode(obj) -> bytes``, ``decode(data) -> obj`` and ``check_roundtrip(obj)``. The rule
-every codec keeps: **what ``encode`` accepts comes back equal, type for type**, or ``encode`` raises
-``TypeError`` naming the codec before anything is written. No codec here is ever chosen silently:
-JSON is the default, pickle is used only when asked for by name, and warns when it is.
+One rule for every backend and every codec but pickle: **what `Codec.encode` accepts comes back
+equal, type for type**; anything else is refused with a ``TypeError`` naming the codec and where in
+the value the problem is, before anything is written. So a tuple (JSON and msgpack bring back a
+list), a ``str`` or ``int`` subclass such as an enum (it would come back as its base type), a
+``dict`` key JSON would turn into a string, NaN (equal to nothing), an infinity in JSON (orjson
+writes ``null``) and an ``int`` past 64 bits (orjson reads it back as a float) are refused, never
+silently changed. This is the equality `cowlog.testing` checks with ``values="equal"``.
 
-* ``json``: ``None``, ``bool``, ``int``, finite ``float``, ``str``, and ``list`` / ``dict`` (with
-  ``str`` keys) of those, exact types only. A tuple (it would come back a list), a dict with an
-  ``int`` key (it would come back a ``str``), NaN (never equal to itself), a ``str`` or ``int``
-  subclass (it would come back as the base type) are refused, not silently changed.
-* ``pickle``: anything pickle can store. **Decoding pickle data runs code chosen by whoever wrote
-  it**: use it only for data only you can write.
+The codecs, by the name stored beside the data (a journal's header, a stream's metadata):
 
-Nothing in this module imports anything outside the standard library.
+* ``json``: ``None``, ``bool``, ``int`` (64 bits), finite ``float``, ``str``, and ``list`` and
+  ``dict`` (``str`` keys) of those. orjson if installed, else the standard library made to write
+  the same bytes and refuse the same values, so each reads what the other wrote.
+* ``msgpack`` (needs msgspec): the same, plus ``bytes``, infinities, and ``dict`` keys that are
+  ``str``, ``int``, ``bytes``, ``bool``, ``None`` or ``float``.
+* ``pickle``: anything picklable, brought back as a copy (equal if its class says so; not
+  checked). **Decoding runs code chosen by whoever wrote the data**: only on explicit request, and
+  choosing it warns (`UnsafeCodecWarning`).
+
+Optional libraries (orjson, msgspec) are imported by `get_codec`, never by ``import cowlog``; this
+module is imported only by the backends that need it. Codecs keep no state between calls:
+thread-safe.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import pickle
 import warnings
 from collections.abc import Callable
-from typing import Any, Final, NoReturn, Protocol
+from dataclasses import dataclass
+from typing import Any, Final, NoReturn
 
-__all__ = ["JSON", "PICKLE", "Codec", "UnsafeCodecWarning", "get_codec"]
+__all__ = ["CODECS", "Codec", "UnsafeCodecWarning", "get_codec"]
+
+#: The names `get_codec` accepts, in the order the docs list them.
+CODECS: Final = ("json", "msgpack", "pickle")
+
+INT_MIN: Final = -(1 << 63)
+INT_MAX: Final = (1 << 64) - 1  # what orjson and msgpack store exactly
+_DEPTH: Final = 200  # deeper values are refused (orjson's own limit is 254)
+_NONE: Final[type] = type(None)
+_INF: Final = math.inf
 
 
 class UnsafeCodecWarning(UserWarning):
-    """Warned when a codec that can run code on decoding (pickle) is chosen."""
+    """Warned when a codec that runs code on decoding (pickle) is chosen."""
 
 
-class Codec(Protocol):
-    """What a backend needs of a codec."""
+@dataclass(frozen=True, eq=False)
+class Codec:
+    """A named way to turn values into bytes and back (see the module's rule).
 
-    @property
-    def name(self) -> str: ...
+    `encode` checks; ``dumps`` and ``loads`` are the library's own functions, unchecked, for
+    callers that have checked already (a journal's hot path: see ``plain``).
+    """
 
-    def encode(self, obj: object, what: str = "value") -> bytes: ...
+    name: str
+    dumps: Callable[[Any], bytes]
+    loads: Callable[[bytes], Any]
+    #: ``"orjson"``, ``"json"``, ``"msgspec"`` or ``"pickle"``: the library doing the work.
+    library: str
+    #: Exact types whose values `dumps` either refuses or stores so that they come back equal and
+    #: of the same type: a value of one of them needs no check beyond `dumps` succeeding.
+    plain: frozenset[type]
+    #: Exact types a value may hold anywhere (``list`` and ``dict`` included).
+    allowed: frozenset[type] = frozenset()
+    #: Exact types a ``dict`` key may have.
+    keys: frozenset[type] = frozenset()
+    #: Whether infinities come back (msgpack: yes; JSON has no spelling for them).
+    infinities: bool = False
+    #: False for pickle: what it accepts is not checked (it brings back copies).
+    exact: bool = True
 
-    def decode(self, data: bytes) -> Any: ...
+    def encode(self, obj: Any, what: str = "value") -> bytes:
+        """Return *obj* encoded, or raise TypeError if it would not come back equal, type for type.
 
-    def check_roundtrip(self, obj: object, what: str = "value") -> None: ...
+        O(size of obj). The message names *what* (``"value"``, ``"items[3] key"``), the codec,
+        and the part of *obj* at fault (``value[1]['a']``).
+        """
+        try:
+            data = self.dumps(obj)
+        except Exception as exc:  # each library has its own errors: one message for all
+            if self.exact:
+                self._refuse_lossy(obj, what)  # a precise reason if there is one
+            raise TypeError(
+                f"{what} cannot be stored by the {self.name!r} codec ({type(exc).__name__}: {exc})"
+            ) from exc
+        if self.exact and type(obj) not in self.plain and not self.fits(obj):
+            self._refuse_lossy(obj, what)
+            raise TypeError(f"{what} cannot be stored by the {self.name!r} codec")
+        return data
+
+    def decode(self, data: bytes) -> Any:
+        """Return the object *data* encodes. With pickle, **runs code chosen by the writer**."""
+        return self.loads(data)
+
+    def fits(self, obj: Any, depth: int = 0) -> bool:
+        """Whether *obj* is made only of what this codec brings back equal, type for type.
+
+        O(size), one Python call per container (and per float a container holds, if the codec
+        stores infinities). Past a depth of 200 the answer is False, so a cycle ends the walk.
+        """
+        kind = type(obj)
+        plain = self.plain
+        if kind in plain:
+            return True
+        if kind is float:
+            return -_INF < obj < _INF or (self.infinities and obj == obj)
+        if kind is list:
+            items = obj
+        elif kind is dict and dict in self.allowed:
+            keys = self.keys
+            for key in obj:
+                kind = type(key)
+                if kind not in keys or (kind is not str and not self.fits(key)):
+                    return False
+            items = obj.values()
+        elif kind is int:
+            return bool(INT_MIN <= obj <= INT_MAX)
+        else:  # a scalar the library stores exactly (bytes in msgpack), or a refused type
+            return kind in self.allowed
+        if depth >= _DEPTH or list not in self.allowed:
+            return False
+        depth += 1
+        for item in items:
+            kind = type(item)
+            if kind in plain or (kind is float and -_INF < item < _INF):
+                continue
+            if not self.fits(item, depth):
+                return False
+        return True
+
+    def _refuse_lossy(self, obj: Any, what: str) -> None:
+        """Raise TypeError at the first part of *obj* that would not come back; else return.
+
+        Only for error messages: it builds the path of each part it visits.
+        """
+        stack: list[tuple[Any, str, int]] = [(obj, what, 0)]
+        while stack:
+            item, path, depth = stack.pop()
+            kind = type(item)
+            if kind is int:
+                if not INT_MIN <= item <= INT_MAX:
+                    self._refuse(path, "an int past 64 bits would not come back exactly")
+                continue
+            if kind is float:
+                if item != item:
+                    self._refuse(path, "NaN never compares equal, so it cannot come back equal")
+                if not (self.infinities or math.isfinite(item)):
+                    self._refuse(path, f"{item!r} has no JSON spelling (it would come back None)")
+                continue
+            if kind in self.plain or (kind is bytes and kind in self.allowed):
+                continue
+            if depth > _DEPTH:
+                self._refuse(path, f"nested more than {_DEPTH} levels deep")
+            if kind is list and list in self.allowed:
+                for i, element in enumerate(item):
+                    stack.append((element, f"{path}[{i}]", depth + 1))
+                continue
+            if kind is dict and dict in self.allowed:
+                for key, element in item.items():
+                    if type(key) not in self.keys:
+                        self._refuse(
+                            path,
+                            f"a dict key of type {type(key).__name__} ({key!r:.40}) would not "
+                            f"come back as itself (keys: {_names(self.keys)})",
+                        )
+                    stack.append((key, f"{path} key {key!r:.40}", depth + 1))
+                    stack.append((element, f"{path}[{key!r:.40}]", depth + 1))
+                continue
+            if kind is tuple:
+                self._refuse(path, "a tuple would come back a list (store a list instead)")
+            if isinstance(item, (str, int, float, bytes, list, dict)):
+                self._refuse(
+                    path,
+                    f"{kind.__name__} is a subclass of {_base(item)}: it would come back as a "
+                    f"plain {_base(item)}",
+                )
+            self._refuse(
+                path,
+                f"{kind.__name__} is not one of {_names(self.allowed | self.plain)} (exact types)",
+            )
+
+    def _refuse(self, path: str, why: str) -> NoReturn:
+        raise TypeError(f"{path} cannot be stored by the {self.name!r} codec: {why}")
 
 
-_SCALARS: Final = frozenset({type(None), bool, int, str})
+def _base(item: Any) -> str:
+    for base in (bool, int, float, str, bytes, list, dict):
+        if isinstance(item, base):
+            return base.__name__
+    return type(item).__name__  # pragma: no cover - callers pass one of those
+
+
+def _names(types: frozenset[type]) -> str:
+    order = [_NONE, bool, int, float, str, bytes, list, dict]
+    return ", ".join("None" if t is _NONE else t.__name__ for t in order if t in types)
+
+
+# -- json ------------------------------------------------------------------------------------------
+
+_JSON_SCALARS: Final[frozenset[type]] = frozenset({str, bool, _NONE})
+_JSON_ALLOWED: Final[frozenset[type]] = frozenset({_NONE, bool, int, float, str, list, dict})
+
+
+def _json_codec() -> Codec:
+    """JSON as UTF-8 without spaces: orjson if installed, else the standard library."""
+    try:
+        import orjson
+    except ImportError:
+        # ints are range-checked by `fits` (the stdlib would write any size)
+        return Codec(
+            "json",
+            _stdlib_dumps,
+            _stdlib_loads,
+            "json",
+            plain=_JSON_SCALARS,
+            allowed=_JSON_ALLOWED,
+            keys=frozenset({str}),
+        )
+    return Codec(
+        "json",
+        orjson.dumps,
+        orjson.loads,
+        "orjson",
+        plain=_JSON_SCALARS | {int},  # orjson refuses ints past 64 bits and lone surrogates
+        allowed=_JSON_ALLOWED,
+        keys=frozenset({str}),
+    )
+
+
+# The stdlib made to write what orjson writes (no spaces, raw UTF-8; refusing NaN, and cycles) and
+# to refuse what it refuses; `Codec.fits` refuses the rest (non-str keys, ints past 64 bits).
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _scan: Final[Callable[[str, int], tuple[Any, int]]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
-class _JsonCodec:
-    """JSON, refusing whatever would not come back equal and of the same type."""
-
-    name: Final = "json"
-
-    def __init__(self) -> None:
-        # compact and UTF-8: what is stored is what json.loads reads back, byte for byte
-        self._dumps = json.JSONEncoder(
-            ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode
-
-    def check_roundtrip(self, obj: object, what: str = "value") -> None:
-        """Raise TypeError, naming *what* and the codec, unless *obj* comes back equal. O(size)."""
-        self.encode(obj, what)
-
-    def encode(self, obj: object, what: str = "value") -> bytes:
-        """Return *obj* as JSON bytes; O(size). Raises TypeError if it would not come back equal."""
-        try:
-            data = self._dumps(obj)
-        except (TypeError, ValueError, RecursionError) as exc:  # a set, a cycle, NaN, ...
-            raise TypeError(f"{what} cannot be stored by the json codec: {exc}") from None
-        if type(obj) not in _SCALARS:
-            _refuse_lossy(obj, what)  # after dumps, which refuses cycles: this walk then ends
-        return data.encode()
-
-    def decode(self, data: bytes) -> Any:
-        """Return the object *data* encodes (as ``encode`` wrote it: no surrounding space)."""
-        try:
-            return _scan(data.decode(), 0)[0]  # the C scanner alone: 4x json.loads on small values
-        except StopIteration:
-            raise ValueError(f"not what the json codec writes: {bytes(data[:60])!r}") from None
+def _stdlib_dumps(obj: Any) -> bytes:
+    return _encoder.encode(obj).encode("utf-8")  # a lone surrogate raises here, as in orjson
 
 
-def _refuse_lossy(obj: object, what: str) -> None:
-    """Raise TypeError at the first part of *obj* JSON would give back changed. O(size).
-
-    Only exact types count: a subclass would come back as its base type. *obj* has no cycles
-    (``json`` refused them first), so the walk ends.
-    """
-    stack: list[tuple[Any, str]] = [(obj, what)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item, path = pop()
-        kind = type(item)
-        if kind in _SCALARS or kind is float:  # json refused NaN and infinity already
-            continue
-        if kind is list:
-            for i, element in enumerate(item):
-                push((element, f"{path}[{i}]"))
-            continue
-        if kind is dict:
-            for key, element in item.items():
-                if type(key) is not str:
-                    _refuse(
-                        path,
-                        f"a dict key of type {type(key).__name__} ({key!r}) would come back a str",
-                    )
-                push((element, f"{path}[{key!r}]"))
-            continue
-        if kind is tuple:
-            _refuse(path, "a tuple would come back a list (store a list, or use codec='pickle')")
-        _refuse(
-            path,
-            f"{kind.__name__} is not one of None, bool, int, float, str, list, dict (exact types: "
-            f"a subclass would come back as its base type)",
-        )
+def _stdlib_loads(data: bytes) -> Any:
+    text = data.decode("utf-8")
+    try:
+        obj, end = _scan(text, 0)  # the C scanner alone: several times json.loads on small values
+    except StopIteration:
+        end = -1
+    if end != len(text):
+        return json.loads(text)  # raises a clear error (or handles white space)
+    return obj
 
 
-def _refuse(path: str, why: str) -> NoReturn:
-    raise TypeError(f"{path} cannot be stored by the json codec: {why}")
+# -- msgpack ---------------------------------------------------------------------------------------
 
 
-class _PickleCodec:
-    """pickle, protocol 5. Decoding runs code chosen by the writer: trusted data only."""
-
-    name: Final = "pickle"
-
-    def check_roundtrip(self, obj: object, what: str = "value") -> None:
-        """Raise TypeError, naming *what*, if pickle cannot store *obj*."""
-        self.encode(obj, what)
-
-    def encode(self, obj: object, what: str = "value") -> bytes:
-        """Return *obj* pickled (protocol 5)."""
-        try:
-            return pickle.dumps(obj, protocol=5)
-        except Exception as exc:  # pickle raises many kinds: PicklingError, TypeError, ...
-            raise TypeError(f"{what} cannot be stored by the pickle codec: {exc}") from exc
-
-    def decode(self, data: bytes) -> Any:
-        """Return the object *data* encodes. **Runs code chosen by whoever wrote *data*.**"""
-        return pickle.loads(data)  # documented; only on explicit request
+def _msgpack_codec() -> Codec:
+    try:
+        import msgspec
+    except ImportError:
+        raise ValueError(
+            "codec 'msgpack' needs msgspec: pip install 'cowlog[journal]' (or msgspec)"
+        ) from None
+    return Codec(
+        "msgpack",
+        msgspec.msgpack.Encoder().encode,
+        msgspec.msgpack.Decoder().decode,
+        "msgspec",
+        plain=frozenset({str, int, bool, _NONE, bytes}),  # msgspec refuses ints past 64 bits
+        allowed=frozenset({_NONE, bool, int, float, str, bytes, list, dict}),
+        keys=frozenset({str, int, bytes, bool, _NONE, float}),
+        infinities=True,
+    )
 
 
-JSON: Final[Codec] = _JsonCodec()
-PICKLE: Final[Codec] = _PickleCodec()
-_BY_NAME: Final = {"json": JSON, "pickle": PICKLE}
+# -- pickle ----------------------------------------------------------------------------------------
 
 
-def get_codec(codec: str | Codec) -> Codec:
-    """Return the codec named *codec* (``"json"`` or ``"pickle"``), or *codec* itself.
+def _pickle_dumps(obj: Any) -> bytes:
+    return pickle.dumps(obj, protocol=5)
 
-    Choosing pickle warns (`UnsafeCodecWarning`): whoever can write the stored data can run code in
-    every process that reads it.
+
+def _pickle_codec() -> Codec:
+    return Codec("pickle", _pickle_dumps, pickle.loads, "pickle", plain=frozenset(), exact=False)
+
+
+_MAKERS: Final[dict[str, Callable[[], Codec]]] = {
+    "json": _json_codec,
+    "msgpack": _msgpack_codec,
+    "pickle": _pickle_codec,
+}
+
+
+def get_codec(name: object, *, stacklevel: int = 3) -> Codec:
+    """Return the codec called *name*, importing its library now.
+
+    Choosing ``"pickle"`` warns (`UnsafeCodecWarning`, at *stacklevel*): whoever can write the
+    stored data can run code in every process that reads it.
 
     Raises:
-        ValueError: *codec* is a name no codec has.
-        TypeError: *codec* is neither a name nor an object with a codec's methods.
+        TypeError: *name* is not a string.
+        ValueError: no codec has that name (the message lists the choices), or its library is
+            not installed.
     """
-    if isinstance(codec, str):
-        try:
-            found = _BY_NAME[codec]
-        except KeyError:
-            raise ValueError(
-                f"codec must be one of {sorted(_BY_NAME)} or a codec object, got {codec!r}"
-            ) from None
-    else:
-        if not all(callable(getattr(codec, m, None)) for m in ("encode", "decode")):
-            raise TypeError(f"codec must be a name or a codec object, got {type(codec).__name__}")
-        if not isinstance(getattr(codec, "name", None), str):
-            raise TypeError("a codec object needs a str name (it is stored beside the data)")
-        found = codec
-    if found.name == "pickle":
-        warnings.warn(
-            "codec='pickle': reading the log unpickles its values, which runs code chosen by "
-            "whoever wrote them; use it only for data nobody else can write",
-            UnsafeCodecWarning,
-            stacklevel=3,
+    if not isinstance(name, str):
+        raise TypeError(
+            f"codec must be a str, one of {', '.join(map(repr, CODECS))}; got {type(name).__name__}"
         )
-    return found
+    maker = _MAKERS.get(name)
+    if maker is None:
+        raise ValueError(f"codec must be one of {', '.join(map(repr, CODECS))}; got {name!r}")
+    if name == "pickle":
+        warnings.warn(
+            "codec='pickle': reading the data unpickles it, which runs code chosen by whoever "
+            "wrote it; use it only for data nobody else can write",
+            UnsafeCodecWarning,
+            stacklevel=stacklevel,
+        )
+    return maker()

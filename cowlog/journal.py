@@ -3,7 +3,8 @@
 ``EventLog.open(path)`` (the same as `cowlog.journal.open`) recovers every event in the file into
 a new log, offsets unchanged, then appends one frame per accepted write (one per `ingest`, one per
 `ingest_many` batch), under the writer lock, so the journal's order is the log's order. The file
-format lives in ``cowlog/_frames.py``; the codecs in ``cowlog/_journal_codec.py``.
+format lives in ``cowlog/_frames.py``; the codecs (shared with
+``cowlog.redis``) in ``cowlog/_codec.py``.
 
 Per ``fsync`` policy (docs/journal.md has the promises and the table):
 
@@ -38,6 +39,7 @@ from itertools import chain
 from typing import Any, TypeVar
 
 from ._checks import LogClosedError, check_offset, check_timestamp
+from ._codec import Codec, UnsafeCodecWarning, get_codec
 from ._frames import (
     _FRAME,
     MAGIC,
@@ -48,7 +50,6 @@ from ._frames import (
     parse_header,
     scan,
 )
-from ._journal_codec import CODECS, Codec, PickleWarning, get_codec
 from ._log import EventLog
 from ._state import CHUNK_BITS, CHUNK_MASK
 
@@ -61,9 +62,9 @@ __all__ = [
     "JournalLockedError",
     "JournalWriteError",
     "JournaledLog",
-    "PickleWarning",
     "Reading",
     "Recovery",
+    "UnsafeCodecWarning",
     "dump",
     "is_journal",
     "load",
@@ -516,6 +517,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def _anything(obj: object) -> bool:
+    return True
+
+
+def _nothing(obj: object) -> bool:
+    return False
+
+
 class _Journal:
     """The open file: descriptor, lock, byte positions and failure state. Writer lock guards it."""
 
@@ -524,8 +533,18 @@ class _Journal:
         self.fd = fd
         self.lock_fd = lock_fd
         self.codec = codec
-        self.dumps = codec.encode
-        self.plain = codec.plain
+        # JournaledLog.ingest's fast path: dumps unchecked, then fits(value) unless the value's
+        # type is plain. It relies on dumps refusing ints past 64 bits (timestamps, keys): the
+        # stdlib json writes them, so with it every write takes the checked path.
+        self.dumps = codec.dumps
+        self.plain: frozenset[type]
+        self.fits: Callable[[Any], bool]
+        if not codec.exact:
+            self.plain, self.fits = frozenset(), _anything
+        elif int in codec.plain:
+            self.plain, self.fits = codec.plain, codec.fits
+        else:
+            self.plain, self.fits = frozenset(), _nothing
         self.policy = fsync
         self.pid = os.getpid()
         self.written = os.fstat(fd).st_size  # bytes handed to the OS
@@ -664,8 +683,6 @@ class JournaledLog(EventLog[K, V]):
         policy = _check_choice(fsync, "fsync", FSYNC_POLICIES)
         every = _check_interval(interval)
         _check_choice(on_corruption, "on_corruption", ON_CORRUPTION)
-        if not isinstance(codec, str) or codec not in CODECS:
-            raise ValueError(f"codec must be one of {', '.join(map(repr, CODECS))}; got {codec!r}")
         super().__init__(clock=clock, max_events=max_events)
         self._journal: _Journal | None = None  # None while recovering: writes are not journaled
         self._group = policy == "always"
@@ -678,8 +695,8 @@ class JournaledLog(EventLog[K, V]):
         self._compacting = threading.Lock()  # held by the one compaction running
         self._compactor: threading.Thread | None = None  # the last background compaction
         self._file_first = 0  # the offset of the file's first record: 0 or its start frame's
+        the_codec = get_codec(codec, stacklevel=5)  # warns at the user's EventLog.open for pickle
         _refuse_foreign_file(name)  # before the lock file is made: a foreign file stays untouched
-        the_codec = get_codec(codec)
         lock_fd = _lock(name)
         collecting = gc.isenabled()
         gc.disable()  # decoded records cannot form cycles: the collector's passes are waste
@@ -746,7 +763,7 @@ class JournaledLog(EventLog[K, V]):
             ...     log.ingest(("a", "tuple"), 1, 2)
             ... except TypeError as exc:
             ...     print(exc)  # doctest: +ELLIPSIS
-            key would not come back equal from the 'json' codec (a tuple comes back as a list...)
+            key cannot be stored by the 'json' codec: a tuple would come back a list ...
             >>> list(log.replay())
             [(1, 'boot', 'ok')]
             >>> log.close()
@@ -780,8 +797,7 @@ class JournaledLog(EventLog[K, V]):
             record = (timestamp, key, value)
             try:  # encoded and checked first: a refused value changes nothing
                 payload = journal.dumps(record)
-                plain = type(value) in journal.plain or not journal.codec.exact
-                if not plain and journal.codec.decode(payload) != [timestamp, key, value]:
+                if type(value) not in journal.plain and not journal.fits(value):
                     payload = b""
             except Exception:
                 payload = b""
@@ -1199,25 +1215,24 @@ def _flush_every(journal: _Journal, stop: threading.Event, interval: float) -> N
 def _encode_records(codec: Codec, records: list[Any]) -> bytes:
     """Return the payload holding *records* (``(timestamp, key, value)`` tuples), or TypeError.
 
-    The payload is the codec's array ``[timestamp0, key0, value0, timestamp1, ...]``. Checked
-    first: unless every key and value is of a type the codec brings back equal or refuses
-    (``codec.plain``), the payload is decoded and compared, and a record that would not come back
-    equal is refused with a message naming the codec, the item and what is wrong with it.
+    The payload is the codec's array ``[timestamp0, key0, value0, timestamp1, ...]``, checked by
+    `Codec.encode` unless every field is of a type the codec's own ``dumps`` refuses or brings
+    back equal (``codec.plain``). A record that would not come back equal, type for type, is
+    refused with a message naming the codec, the item and what is wrong with it.
     """
     fields = list(chain.from_iterable(records))  # C all the way
     try:
-        # the keys' and values' types (timestamps are exact ints, plain for every codec)
-        if {*map(type, fields[1::3]), *map(type, fields[2::3])} <= codec.plain:
-            return codec.encode(fields)  # nothing to decode to check it
-        return codec.check_round_trip(fields, "a record")
-    except Exception:  # TypeError, or a library's own error: find the item, say what it is
+        if set(map(type, fields)) <= codec.plain and int in codec.plain:
+            return codec.dumps(fields)  # nothing to check: dumps refuses what would not come back
+        return codec.encode(fields, "a record")
+    except Exception:  # a TypeError, or the library's own error: find the item, say what it is
         pass
     for index, (ts, key, value) in enumerate(records):
         where = "" if len(records) == 1 else f"items[{index}] "
-        codec.check_round_trip(key, f"{where}key")
-        codec.check_round_trip(value, f"{where}value")
-        codec.check_round_trip(ts, f"{where}timestamp")
-    return codec.check_round_trip(fields, "the batch")
+        codec.encode(key, f"{where}key")
+        codec.encode(value, f"{where}value")
+        codec.encode(ts, f"{where}timestamp")
+    return codec.encode(fields, "the batch")  # pragma: no cover - one of the items failed
 
 
 def _frames_after(now: Any, before: Any, codec: Codec) -> Iterator[bytes]:
@@ -1259,7 +1274,7 @@ def _frames_of(snap: Any, codec: Codec) -> Iterator[bytes]:
     if first:
         kept = [[offset, *record] for offset, record in snap._dropped_survivors()]
         start = {"start": first, "kept": kept}
-        yield encode_frame(codec.check_round_trip(start, "a survivor of a trimmed event"))
+        yield encode_frame(codec.encode(start, "a survivor of a trimmed event"))
     for begin in range(0, len(snap), _BATCH):
         yield encode_frame(_encode_records(codec, snap[begin : begin + _BATCH]))
 

@@ -49,7 +49,7 @@ from ._checks import (
     check_offset,
     check_timestamp,
 )
-from ._codec import Codec, get_codec
+from ._codec import UnsafeCodecWarning, get_codec
 from ._follow import check_timeout
 
 try:
@@ -60,7 +60,14 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("cowlog.redis needs redis-py: pip install 'cowlog[redis]'") from exc
 
-__all__ = ["FormatError", "RedisEventLog", "RedisSnapshot", "ServerError", "SnapshotTrimmedError"]
+__all__ = [
+    "FormatError",
+    "RedisEventLog",
+    "RedisSnapshot",
+    "ServerError",
+    "SnapshotTrimmedError",
+    "UnsafeCodecWarning",
+]
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -436,8 +443,10 @@ class RedisEventLog(Generic[K, V]):
     Args:
         client_or_url: a ``redis.Redis`` client, or a URL such as ``redis://127.0.0.1:6379/0``.
         name: the stream's key: printable, no whitespace, no ``{`` or ``}``, at most 512 chars.
-        codec: ``"json"`` (the default: values that would not come back equal are refused) or
-            ``"pickle"`` (anything picklable; warns: reading runs code chosen by the writer).
+        codec: how values are stored: ``"json"`` (the default), ``"msgpack"`` (needs msgspec;
+            adds ``bytes``) or ``"pickle"`` (anything picklable; warns with
+            `UnsafeCodecWarning`: reading runs code chosen by the writer). With json and msgpack
+            a value that would not come back equal, type for type, is refused (docs/redis.md).
         clock: called, on the client, for the timestamp of an event ingested with
             ``timestamp=None`` (one reading per batch). Default: `time.time_ns`.
         max_events: keep at least the newest *max_events* events for replay: a write that leaves
@@ -465,7 +474,7 @@ class RedisEventLog(Generic[K, V]):
         client_or_url: redis.Redis | str,
         name: str,
         *,
-        codec: str | Codec = "json",
+        codec: str = "json",
         clock: Callable[[], int] = time.time_ns,
         max_events: int | None = None,
     ) -> None:
@@ -479,7 +488,7 @@ class RedisEventLog(Generic[K, V]):
         if not callable(clock):
             raise TypeError(f"clock must be callable, got {type(clock).__name__}")
         self.max_events = check_max_events(max_events)
-        self._codec = get_codec(codec)
+        self._codec = get_codec(codec, stacklevel=4)
         if isinstance(client_or_url, str):
             where = client_or_url
             client = redis.Redis.from_url(client_or_url, socket_connect_timeout=5)

@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-PUBLIC_MODULES = ["cowlog", "cowlog.compat", "cowlog.testing", "cowlog.redis"]
+PUBLIC_MODULES = ["cowlog", "cowlog.compat", "cowlog.testing", "cowlog.journal", "cowlog.redis"]
 #: Modules whose public methods must each show their complexity and an example.
 CORE_MODULES = ["cowlog", "cowlog.compat"]
 

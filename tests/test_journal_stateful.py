@@ -21,7 +21,7 @@ from cowlog import journal
 from cowlog.testing import log_state_machine
 
 # pickle: the machine's values include tuples and objects that JSON would refuse
-pytestmark = pytest.mark.filterwarnings("ignore::cowlog.journal.PickleWarning")
+pytestmark = pytest.mark.filterwarnings("ignore::cowlog.journal.UnsafeCodecWarning")
 
 _directory = Path(tempfile.mkdtemp(prefix="cowlog-stateful-"))
 _names = itertools.count()

@@ -1,9 +1,9 @@
 """cowlog.redis against a real redis-server (COWLOG_REDIS_URL; see tests/_redis.py).
 
-The codec and key checks at the top need no server. Everything else runs against the server the
-environment names, never a stand-in for it, except where the point is a server that is *not* a
-usable Redis (nothing listening, an HTTP server, a RESP server reporting an old version): those are
-real TCP servers started by the test.
+The key checks at the top need no server (the codecs' own tests are in tests/test_codec.py).
+Everything else runs against the server the environment names, never a stand-in for it, except
+where the point is a server that is *not* a usable Redis (nothing listening, an HTTP server, a RESP
+server reporting an old version): those are real TCP servers started by the test.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
@@ -30,7 +29,7 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
-from cowlog import EventLog, LogClosedError, TrimmedError, _codec
+from cowlog import EventLog, LogClosedError, TrimmedError
 from cowlog.cli.bench_redis import run_redis
 from cowlog.cli.main import main
 from cowlog.redis import (
@@ -40,6 +39,7 @@ from cowlog.redis import (
     RedisSnapshot,
     ServerError,
     SnapshotTrimmedError,
+    UnsafeCodecWarning,
     _encode_key,
     _Script,
 )
@@ -54,56 +54,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_import_cowlog_never_imports_redis() -> None:
     code = "import sys, cowlog, cowlog.testing; assert 'redis' not in sys.modules, 'redis imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-
-
-@pytest.mark.parametrize(
-    ("value", "why"),
-    [
-        ((1, 2), "a tuple would come back a list"),
-        ([1, {"a": (1,)}], "value[1]['a']"),
-        ({1: "one"}, "a dict key of type int"),
-        ({"a": {None: 1}}, "a dict key of type NoneType"),
-        (float("nan"), "json codec"),
-        (float("inf"), "json codec"),
-        ({1, 2}, "json codec"),
-        (b"bytes", "json codec"),
-        (type("Name", (str,), {})("x"), "json codec"),
-        ([type("Count", (int,), {})(1)], "value[0]"),
-    ],
-)
-def test_json_codec_refuses_what_would_not_come_back_equal(value: Any, why: str) -> None:
-    with pytest.raises(TypeError, match="json codec") as error:
-        _codec.JSON.encode(value)
-    assert why in str(error.value)
-
-
-def test_json_codec_refuses_a_cycle() -> None:
-    cycle: list[Any] = []
-    cycle.append(cycle)
-    with pytest.raises(TypeError, match="json codec"):
-        _codec.JSON.encode(cycle)
-
-
-@pytest.mark.parametrize(
-    "value",
-    [None, True, 0, -(2**80), 1.5, -0.0, 1e308, "", "snow ☃", [], {}, {"a": [1, None, {"b": 2.5}]}],
-)
-def test_json_codec_round_trips_type_for_type(value: Any) -> None:
-    back = _codec.JSON.decode(_codec.JSON.encode(value))
-    assert back == value and type(back) is type(value)
-    assert repr(back) == repr(value)  # -0.0 stays -0.0, True stays True
-
-
-def test_pickle_codec_only_on_request_and_with_a_warning() -> None:
-    with pytest.warns(_codec.UnsafeCodecWarning, match="runs code"):
-        codec = _codec.get_codec("pickle")
-    value = {(1, 2): frozenset({3})}
-    assert codec.decode(codec.encode(value)) == value
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert _codec.get_codec("json") is _codec.JSON  # no warning for the default
-    with pytest.raises(ValueError, match="codec must be one of"):
-        _codec.get_codec("yaml")
 
 
 @pytest.mark.parametrize(
@@ -322,7 +272,7 @@ def test_equal_keys_share_one_survivor_as_in_a_dict(
         (lambda log: log.ingest("a", 1, True), TypeError, "got bool"),
         (lambda log: log.ingest(["a"], 1, 1), TypeError, "key must be hashable"),
         (lambda log: log.ingest(frozenset(), 1, 1), TypeError, "keys must be str"),
-        (lambda log: log.ingest("a", (1, 2), 1), TypeError, "json codec"),
+        (lambda log: log.ingest("a", (1, 2), 1), TypeError, "'json' codec"),
         (lambda log: log.ingest_many([("a", 1, 1), ("b", 2)]), ValueError, r"items\[1\]"),
         (lambda log: log.ingest_many([("a", 1, 1), 5]), TypeError, r"items\[1\]"),
         (lambda log: log.ingest_many([("a", 1, 1), ("b", {1: 2}, 1)]), TypeError, r"items\[1\]"),
@@ -440,7 +390,7 @@ def test_a_log_opened_with_another_codec_is_refused(
 ) -> None:
     log = make_log()
     log.ingest("a", 1, 1)
-    with pytest.warns(_codec.UnsafeCodecWarning), pytest.raises(FormatError, match="codec json"):
+    with pytest.warns(UnsafeCodecWarning), pytest.raises(FormatError, match="codec json"):
         make_log(log.name, codec="pickle")
 
 
@@ -483,8 +433,36 @@ def test_a_flushed_script_cache_is_reloaded(
     assert list(log.replay()) == [(1, "a", 1), (2, "b", 2)]
 
 
+def test_a_value_the_codec_refuses_sends_nothing(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    log = make_log()
+    log.ingest("a", 1, 1)
+    for value in ((1, 2), {1: "one"}, float("nan"), 1 << 70, b"bytes"):
+        with pytest.raises(TypeError, match="'json' codec"):
+            log.ingest("b", value, 2)
+        with pytest.raises(TypeError, match=r"items\[1\] value cannot be stored by the 'json'"):
+            log.ingest_many([("ok", 0, 2), ("b", value, 2)])
+    assert list(log.replay()) == [(1, "a", 1)] and log.next_offset == 1
+
+
+def test_msgpack_stores_bytes_and_int_keys(
+    make_log: Callable[..., RedisEventLog[Any, Any]],
+) -> None:
+    pytest.importorskip("msgspec")
+    log = make_log(codec="msgpack")
+    value = {1: b"\x00\n ", "s": [1.5, None, float("inf")]}
+    log.ingest("a", value, 1)
+    with pytest.raises(TypeError, match="'msgpack' codec: a tuple"):
+        log.ingest("a", (1, 2), 2)
+    again = make_log(log.name, codec="msgpack")
+    assert list(again.replay()) == [(1, "a", value)] and again.latest("a") == (1, "a", value)
+    with pytest.raises(FormatError, match="codec msgpack"):
+        make_log(log.name)
+
+
 def test_pickle_stores_what_json_refuses(make_log: Callable[..., RedisEventLog[Any, Any]]) -> None:
-    with pytest.warns(_codec.UnsafeCodecWarning):
+    with pytest.warns(UnsafeCodecWarning):
         log = make_log(codec="pickle")
     value = {(1, 2): {3, 4}, "bytes": b"\x00\n "}
     log.ingest("a", value, 1)

@@ -133,7 +133,7 @@ def bench_journal(quick: bool = False, step: Callable[[str], None] | None = None
 
     try:
         items = _items(n)
-        from .._journal_codec import get_codec
+        from .._codec import get_codec
 
         results["json_library"] = get_codec("json").library
         note("journal: single ingest per policy")
