@@ -6,8 +6,10 @@ Layout (all integers little-endian; docs/design.md#the-journal-on-disk has the s
             | CRC-32 u32 of every header byte before it
     frame   CRC-32 u32 of the payload | length u32 | payload (length bytes, never 0)
 
-A payload is one write (one `ingest`, or a whole `ingest_many` batch): the codec's encoding of a
-flat list ``[key0, value0, timestamp0, key1, value1, timestamp1, ...]``. CRC-32 is zlib's (IEEE).
+A payload is the codec's encoding of one value: records, one write (one `ingest`, or a whole
+`ingest_many` batch) as a flat list ``[timestamp0, key0, value0, timestamp1, ...]``; a trim,
+``{"trim": before}``; or, first in a compacted file, a start, ``{"start": first, "kept": [[offset,
+timestamp, key, value], ...]}`` (docs/design.md has the details). CRC-32 is zlib's (IEEE).
 A damaged length is caught by the CRC too: it makes the reader check the wrong bytes.
 
 Nothing here writes a journal file: this module only builds bytes and reads them, so the CLI can
