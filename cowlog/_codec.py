@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +43,7 @@ CODECS: Final = ("json", "msgpack", "pickle")
 
 INT_MIN: Final = -(1 << 63)
 INT_MAX: Final = (1 << 64) - 1  # what orjson and msgpack store exactly
-_DEPTH: Final = 200  # deeper values are refused (orjson's own limit is 254)
+_DEPTH: Final = 200  # levels of lists and dicts a value may nest; orjson's own limit is 254
 _NONE: Final[type] = type(None)
 _INF: Final = math.inf
 
@@ -75,23 +77,27 @@ class Codec:
     #: False for pickle: what it accepts is not checked (it brings back copies).
     exact: bool = True
 
-    def encode(self, obj: Any, what: str = "value") -> bytes:
+    def encode(self, obj: Any, what: str = "value", wrapping: int = 0) -> bytes:
         """Return *obj* encoded, or raise TypeError if it would not come back equal, type for type.
 
         O(size of obj). The message names *what* (``"value"``, ``"items[3] key"``), the codec,
-        and the part of *obj* at fault (``value[1]['a']``).
+        and the part of *obj* at fault (``value[1]['a']``). *wrapping*: how many levels of
+        containers the caller's own structure puts around the values in *obj* (a journal's
+        records array: 1); they do not count against a value's 200 levels, so a value is
+        accepted or refused alike wherever it is stored.
         """
         try:
             data = self.dumps(obj)
         except Exception as exc:  # each library has its own errors: one message for all
             if self.exact:
-                self._refuse_lossy(obj, what)  # a precise reason if there is one
+                self._refuse_lossy(obj, what, -wrapping)  # a precise reason if there is one
             raise TypeError(
                 f"{what} cannot be stored by the {self.name!r} codec ({type(exc).__name__}: {exc})"
             ) from exc
-        if self.exact and type(obj) not in self.plain and not self.fits(obj):
-            self._refuse_lossy(obj, what)
-            raise TypeError(f"{what} cannot be stored by the {self.name!r} codec")
+        if self.exact and type(obj) not in self.plain and not self.fits(obj, -wrapping):
+            self._refuse_lossy(obj, what, -wrapping)
+            msg = f"{what} cannot be stored by the {self.name!r} codec"
+            raise TypeError(msg)  # pragma: no cover - _refuse_lossy names the fault first
         return data
 
     def decode(self, data: bytes) -> Any:
@@ -102,7 +108,8 @@ class Codec:
         """Whether *obj* is made only of what this codec brings back equal, type for type.
 
         O(size), one Python call per container (and per float a container holds, if the codec
-        stores infinities). Past a depth of 200 the answer is False, so a cycle ends the walk.
+        stores infinities). A value nested more than 200 levels deep (a list or dict at *depth*
+        200, counting *obj* as *depth*) is refused, so a cycle ends the walk too.
         """
         kind = type(obj)
         plain = self.plain
@@ -134,12 +141,13 @@ class Codec:
                 return False
         return True
 
-    def _refuse_lossy(self, obj: Any, what: str) -> None:
-        """Raise TypeError at the first part of *obj* that would not come back; else return.
+    def _refuse_lossy(self, obj: Any, what: str, depth: int = 0) -> None:
+        """Raise TypeError at the first part of *obj* (depth first, in order) that would not come
+        back, by the rules of `fits` (*obj* at *depth*); else return.
 
         Only for error messages: it builds the path of each part it visits.
         """
-        stack: list[tuple[Any, str, int]] = [(obj, what, 0)]
+        stack: list[tuple[Any, str, int]] = [(obj, what, depth)]
         while stack:
             item, path, depth = stack.pop()
             kind = type(item)
@@ -155,13 +163,12 @@ class Codec:
                 continue
             if kind in self.plain or (kind is bytes and kind in self.allowed):
                 continue
-            if depth > _DEPTH:
+            if kind in (list, dict) and depth >= _DEPTH:
                 self._refuse(path, f"nested more than {_DEPTH} levels deep")
+            children: list[tuple[Any, str, int]] = []
             if kind is list and list in self.allowed:
-                for i, element in enumerate(item):
-                    stack.append((element, f"{path}[{i}]", depth + 1))
-                continue
-            if kind is dict and dict in self.allowed:
+                children = [(element, f"{path}[{i}]", depth + 1) for i, element in enumerate(item)]
+            elif kind is dict and dict in self.allowed:
                 for key, element in item.items():
                     if type(key) not in self.keys:
                         self._refuse(
@@ -169,31 +176,40 @@ class Codec:
                             f"a dict key of type {type(key).__name__} ({key!r:.40}) would not "
                             f"come back as itself (keys: {_names(self.keys)})",
                         )
-                    stack.append((key, f"{path} key {key!r:.40}", depth + 1))
-                    stack.append((element, f"{path}[{key!r:.40}]", depth + 1))
-                continue
-            if kind is tuple:
-                self._refuse(path, "a tuple would come back a list (store a list instead)")
-            if isinstance(item, (str, int, float, bytes, list, dict)):
+                    children.append((key, f"{path} key {key!r:.40}", depth + 1))
+                    children.append((element, f"{path}[{key!r:.40}]", depth + 1))
+            elif kind is tuple:
+                advice = "" if path.endswith("key") else " (store a list instead)"
+                self._refuse(path, f"a tuple would come back a list{advice}")
+            elif kind is not _base_type(item) and isinstance(
+                item, (str, int, float, bytes, list, dict)
+            ):
                 self._refuse(
                     path,
                     f"{kind.__name__} is a subclass of {_base(item)}: it would come back as a "
                     f"plain {_base(item)}",
                 )
-            self._refuse(
-                path,
-                f"{kind.__name__} is not one of {_names(self.allowed | self.plain)} (exact types)",
-            )
+            else:
+                self._refuse(
+                    path,
+                    f"{kind.__name__} is not one of {_names(self.allowed | self.plain)} "
+                    "(exact types)",
+                )
+            stack.extend(reversed(children))  # popped in order: the first fault is named
 
     def _refuse(self, path: str, why: str) -> NoReturn:
         raise TypeError(f"{path} cannot be stored by the {self.name!r} codec: {why}")
 
 
-def _base(item: Any) -> str:
+def _base_type(item: Any) -> type:
     for base in (bool, int, float, str, bytes, list, dict):
         if isinstance(item, base):
-            return base.__name__
-    return type(item).__name__  # pragma: no cover - callers pass one of those
+            return base
+    return type(item)
+
+
+def _base(item: Any) -> str:
+    return _base_type(item).__name__
 
 
 def _names(types: frozenset[type]) -> str:
@@ -294,11 +310,12 @@ _MAKERS: Final[dict[str, Callable[[], Codec]]] = {
 }
 
 
-def get_codec(name: object, *, stacklevel: int = 3) -> Codec:
+def get_codec(name: object) -> Codec:
     """Return the codec called *name*, importing its library now.
 
-    Choosing ``"pickle"`` warns (`UnsafeCodecWarning`, at *stacklevel*): whoever can write the
-    stored data can run code in every process that reads it.
+    Choosing ``"pickle"`` warns (`UnsafeCodecWarning`, at the first caller outside cowlog: the
+    user's line that chose it): whoever can write the stored data can run code in every process
+    that reads it.
 
     Raises:
         TypeError: *name* is not a string.
@@ -317,6 +334,18 @@ def get_codec(name: object, *, stacklevel: int = 3) -> Codec:
             "codec='pickle': reading the data unpickles it, which runs code chosen by whoever "
             "wrote it; use it only for data nobody else can write",
             UnsafeCodecWarning,
-            stacklevel=stacklevel,
+            stacklevel=_first_caller_outside(),
         )
     return maker()
+
+
+_PACKAGE: Final = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _first_caller_outside() -> int:
+    """The ``stacklevel`` for a warning raised by `get_codec` that names the first frame outside
+    this package (Python 3.12's ``skip_file_prefixes``, on every version)."""
+    level, frame = 1, sys._getframe(1)  # level 1: get_codec, which warns
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back
+    return level

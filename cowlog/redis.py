@@ -488,7 +488,7 @@ class RedisEventLog(Generic[K, V]):
         if not callable(clock):
             raise TypeError(f"clock must be callable, got {type(clock).__name__}")
         self.max_events = check_max_events(max_events)
-        self._codec = get_codec(codec, stacklevel=4)
+        self._codec = get_codec(codec)
         if isinstance(client_or_url, str):
             where = client_or_url
             client = redis.Redis.from_url(client_or_url, socket_connect_timeout=5)

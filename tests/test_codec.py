@@ -125,6 +125,30 @@ def test_a_refusal_says_where_and_why(codec: Codec, value: Any, why: str) -> Non
     assert why in str(error.value)
 
 
+def test_a_refusal_names_the_first_fault_and_fits_the_case(codec: Codec) -> None:
+    """The first bad part in order is named; a tuple key gets no advice to use a list (a list
+    is no key); an exact type the codec lacks is not called a subclass."""
+    with pytest.raises(TypeError, match=r"value\[0\] cannot"):
+        codec.encode([(1,), (2,)])
+    with pytest.raises(TypeError, match=r"come back a list$"):
+        codec.encode((1, 2), "key")
+    if codec.name == "json":
+        with pytest.raises(TypeError, match="bytes is not one of") as error:
+            codec.encode(b"x")
+        assert "subclass" not in str(error.value)
+
+
+def test_the_depth_limit_is_200_levels(codec: Codec) -> None:
+    deep: Any = 0
+    for _ in range(200):
+        deep = [deep]
+    assert same(codec.decode(codec.encode(deep)), deep)
+    assert codec.fits(deep) and not codec.fits([deep])
+    with pytest.raises(TypeError, match="nested more than 200 levels deep"):
+        codec.encode([deep])
+    assert same(codec.decode(codec.encode([[deep]], wrapping=2)), [[deep]])  # a caller's arrays
+
+
 def test_json_and_msgpack_differ_where_the_docs_say(codec: Codec) -> None:
     """msgpack stores bytes, infinities and non-str keys; JSON refuses them."""
     for value in (b"\x00", math.inf, {1: "one"}, {None: 0}):

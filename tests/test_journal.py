@@ -1241,3 +1241,65 @@ def test_read_hands_out_tuples_whatever_the_frames(path: Path) -> None:
         log.ingest("a", [1], 1)
         log.ingest("b", {"x": 2}, 2)
     assert journal.read(path).records == [(1, "a", [1]), (2, "b", {"x": 2})]
+
+
+# -- the same values on every path ------------------------------------------------------------
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 0
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("library", ["orjson", "json", "msgspec"])
+def test_a_value_at_the_depth_limit_is_kept_by_every_path(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    """200 levels of lists are accepted by the fast path, the general path, a batch, `always`,
+    a compaction that keeps them as survivors of trimmed events, and a dump, with every codec;
+    201 are refused by each write path, naming the limit, writing nothing. (The journal wraps a
+    value in its own arrays: those levels must not count against the value's.)"""
+    codec = "msgpack" if library == "msgspec" else "json"
+    pytest.importorskip("msgspec" if library == "msgspec" else "orjson")
+    if library == "json":
+        monkeypatch.setitem(sys.modules, "orjson", None)
+    deep, deeper = _nested(200), _nested(201)
+    refused = f"'{codec}' codec: nested more than 200 levels deep"
+    with journal.open(path, codec=codec, fsync="never") as log:
+        assert log.ingest("k", deep, 1) == 0  # a str key: the fast path
+        assert log.ingest(None, deep, 2) == 1  # any other key: the general path
+        assert log.ingest_many([("k", deep, 3), ("j", 0, 4)]) == range(2, 4)
+        size, events = path.stat().st_size, len(log)
+        for write in (
+            lambda: log.ingest("k", deeper, 5),
+            lambda: log.ingest(None, deeper, 5),
+            lambda: log.ingest_many([("k", 0, 5), ("k", deeper, 6)]),
+        ):
+            with pytest.raises(TypeError, match=refused):
+                write()
+            assert (path.stat().st_size, len(log)) == (size, events)
+        log.trim(3)  # the survivors of "k" (offset 2) and None (offset 1) hold the deep value
+        log.compact()  # a start frame: three levels around each survivor's value
+        journal.dump(log, tmp_path / "dump")
+        expected = (records(log), list(log.shortlog()), log.first_offset)
+    for reopened in (journal.open(path, codec=codec), journal.load(tmp_path / "dump")):
+        with reopened:
+            assert (records(reopened), list(reopened.shortlog()), reopened.first_offset) == expected
+            assert [record[2] for record in reopened.shortlog()].count(deep) == 2
+    with journal.open(tmp_path / "always", codec=codec, fsync="always") as durable:
+        assert durable.ingest("k", deep, 1) == 0
+        with pytest.raises(TypeError, match=refused):
+            durable.ingest("k", deeper, 2)
+        assert len(durable) == 1
+
+
+def test_the_pickle_warning_names_the_line_that_chose_it(path: Path, tmp_path: Path) -> None:
+    """UnsafeCodecWarning points at the caller's line, whichever entry point it came through."""
+    with pytest.warns(journal.UnsafeCodecWarning) as caught:
+        EventLog.open(path, codec="pickle").close()
+        journal.open(path, codec="pickle").close()
+        journal.dump(journal.load(path), tmp_path / "dump", codec="pickle")
+    assert [warning.filename for warning in caught] == [__file__] * len(caught)
+    assert len(caught) == 4  # open, open, load (reads with pickle), dump

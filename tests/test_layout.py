@@ -71,36 +71,78 @@ def _method(tree: ast.Module, cls: str, name: str) -> ast.FunctionDef:
     raise AssertionError(f"{cls}.{name} not found")
 
 
-def _fast_path(cls: str, path: str) -> tuple[list[ast.stmt], ast.Try]:
-    """The statements before ``with self._lock:`` in *cls*.ingest, and the last try under it."""
+def _ingest(cls: str, path: str) -> tuple[list[ast.stmt], ast.With]:
+    """The statements of *cls*.ingest (less its docstring) and its ``with self._lock:``."""
     tree = ast.parse((PACKAGE / path).read_text(encoding="utf-8"))
-    body = [stmt for stmt in _method(tree, cls, "ingest").body if not isinstance(stmt, ast.Expr)]
-    with_lock = body[-2] if isinstance(body[-1], ast.Return) else body[-1]
-    assert isinstance(with_lock, ast.With), ast.dump(with_lock)
-    tries = [stmt for stmt in with_lock.body if isinstance(stmt, ast.Try)]
-    return body[: body.index(with_lock)], tries[-1]  # the journal's first one encodes
+    body = _method(tree, cls, "ingest").body
+    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    (with_lock,) = (stmt for stmt in body if isinstance(stmt, ast.With))
+    return body, with_lock
+
+
+def _dumps(statements: list[ast.stmt]) -> list[str]:
+    return [ast.dump(statement) for statement in statements]
+
+
+def _stored(statement: ast.stmt) -> set[str]:
+    """The names and ``self`` attributes *statement* assigns to."""
+    stored = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stored.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            stored.add(f"self.{node.attr}")
+    return stored
 
 
 def test_the_journal_fast_path_mirrors_the_cores() -> None:
     """`JournaledLog.ingest` repeats `EventLog.ingest`'s fast path (docs/design.md, the write
-    path), less a function call per event. The checks before the lock, the stores under it and
-    the repair on failure must stay the same, statement for statement: a change to the shortlog
-    rule, the sealing or the repair made in one copy only fails here."""
-    core_checks, core_try = _fast_path("EventLog", "_log.py")
-    journal_checks, journal_try = _fast_path("JournaledLog", "journal.py")
-    assert [ast.dump(s) for s in journal_checks] == [ast.dump(s) for s in core_checks]
-    assert [ast.dump(h) for h in journal_try.handlers] == [ast.dump(h) for h in core_try.handlers]
+    path), less a function call per event. Every statement of the core's copy must be in the
+    journal's, the same and in the same order (under the lock too), but for the frame's write
+    before the publishing store and the record the journal encoded; what the journal adds must
+    not store to anything the two share. A change to the clock, the shortlog rule, the sealing or
+    the repair made in one copy only fails here."""
+    core_body, core_lock = _ingest("EventLog", "_log.py")
+    journal_body, journal_lock = _ingest("JournaledLog", "journal.py")
+    core_at, journal_at = core_body.index(core_lock), journal_body.index(journal_lock)
+    assert _dumps(journal_body[:journal_at]) == _dumps(core_body[:core_at])  # before the lock
+    assert _dumps(journal_body[journal_at + 1 :]) == _dumps(core_body[core_at + 1 :])
 
-    # the journal stores the record it encoded (`record`), and writes its frame before publishing
-    record = ast.parse("(timestamp, key, value)", mode="eval").body
+    # under the lock: the core's `if self._slow: return ...` is the journal's, with more causes
+    core_slow, *core_rest = core_lock.body
+    (journal_slow,) = (
+        stmt
+        for stmt in journal_lock.body
+        if isinstance(stmt, ast.If) and "self._slow" in ast.unparse(stmt.test)
+    )
+    assert isinstance(core_slow, ast.If) and _dumps(journal_slow.body) == _dumps(core_slow.body)
+    core_try, journal_try = core_rest[-1], journal_lock.body[-1]
+    assert isinstance(core_try, ast.Try) and isinstance(journal_try, ast.Try)
+    assert _dumps(journal_try.handlers) == _dumps(core_try.handlers)
+
+    # the journal stores the record it encoded, and writes its frame just before publishing
+    record = ast.dump(ast.parse("(timestamp, key, value)", mode="eval").body)
     core_stores = [
-        ast.dump(s).replace(ast.dump(record), ast.dump(ast.Name("record", ast.Load())))
-        for s in core_try.body
+        ast.dump(s).replace(record, ast.dump(ast.Name("record", ast.Load()))) for s in core_try.body
     ]
-    journal_stores = [ast.dump(s) for s in journal_try.body]
+    journal_stores = _dumps(journal_try.body)
     write = ast.dump(ast.parse("journal.write_payload(payload)").body[0])
-    assert write in journal_stores
     publish = len(journal_stores) - 1  # the store of the new version comes last
     assert journal_stores.index(write) == publish - 1
     journal_stores.remove(write)
     assert journal_stores == core_stores
+
+    # the rest of the core's statements under the lock, in order, among the journal's
+    expected = _dumps(core_rest[:-1])
+    added = []
+    for statement in journal_lock.body[:-1]:
+        if expected and ast.dump(statement) == expected[0]:
+            expected.pop(0)
+        elif statement is not journal_slow:
+            added.append(statement)
+    assert not expected, f"not in the journal's copy: {expected}"
+    shared = {"size", "sealed", "tail", "timestamp", "key", "value", "history"}
+    shared |= {"self._version", "self._histories", "self._keys", "self._dirty", "self._slow"}
+    for statement in added:
+        assert not _stored(statement) & shared, ast.unparse(statement)

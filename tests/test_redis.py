@@ -462,8 +462,9 @@ def test_msgpack_stores_bytes_and_int_keys(
 
 
 def test_pickle_stores_what_json_refuses(make_log: Callable[..., RedisEventLog[Any, Any]]) -> None:
-    with pytest.warns(UnsafeCodecWarning):
+    with pytest.warns(UnsafeCodecWarning) as caught:
         log = make_log(codec="pickle")
+    assert caught[0].filename == __file__  # the caller's line (make_log's), not cowlog's
     value = {(1, 2): {3, 4}, "bytes": b"\x00\n "}
     log.ingest("a", value, 1)
     assert log.latest("a") == (1, "a", value) and list(log.replay()) == [(1, "a", value)]
