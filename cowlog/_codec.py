@@ -12,7 +12,8 @@ The codecs, by the name stored beside the data (a journal's header, a stream's m
 
 * ``json``: ``None``, ``bool``, ``int`` (64 bits), finite ``float``, ``str``, and ``list`` and
   ``dict`` (``str`` keys) of those. orjson if installed, else the standard library made to write
-  the same bytes and refuse the same values, so each reads what the other wrote.
+  the same format and refuse the same values, so each reads what the other wrote (the bytes can
+  differ where JSON allows two spellings: orjson writes ``1e-7``, the stdlib ``1e-07``).
 * ``msgpack`` (needs msgspec): the same, plus ``bytes``, infinities, and ``dict`` keys that are
   ``str``, ``int``, ``bytes``, ``bool``, ``None`` or ``float``.
 * ``pickle``: anything picklable, brought back as a copy (equal if its class says so; not
