@@ -474,7 +474,11 @@ def read(path: str | os.PathLike[str]) -> Reading:
     """
     name = _check_path(path)
     with builtins.open(name, "rb") as f:
-        data = f.read()
+        return _read_from(f.read(), name)
+
+
+def _read_from(data: bytes, name: str) -> Reading:
+    """`read` of the journal whose bytes are *data* (read from the file at *name*)."""
     codec_name, start = parse_header(data, name)
     codec = get_codec(codec_name)
     found = scan(data, start)

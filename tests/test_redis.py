@@ -594,6 +594,48 @@ def test_the_command_reads_a_log_on_a_server(
         assert lines == [{"offset": 2, "timestamp": 15, "key": "disk", "value": {"free": 512}}]
 
 
+def _where(url: str, name: str) -> str:
+    return f"{url.rstrip('/')}/{name}" if url.count("/") > 2 else f"{url}/0/{name}"
+
+
+def test_the_command_follows_a_log_on_a_server(
+    make_log: Callable[..., RedisEventLog[Any, Any]], url: str
+) -> None:
+    from test_tail import Cowlog, assert_clean_interrupt
+
+    log = make_log()
+    log.ingest_many([("a", i, i) for i in range(5)])
+    replay = Cowlog("replay", "--follow", "--tail", "2", "--format", "jsonl", _where(url, log.name))
+    shortlog = Cowlog("shortlog", "--follow", "--format", "jsonl", _where(url, log.name))
+    try:
+        replay.wait_for_lines(2)
+        shortlog.wait_for_lines(1)
+        log.ingest("b", "late", 0)  # older than nothing: b's first, the new latest of b
+        log.ingest("a", "late", 1)  # older than a's latest (4): the shortlog does not change
+        log.ingest_many([("a", "tie", 4), ("c", {"n": 1}, 9)])  # a tie goes to the later arrival
+        replay.wait_for_lines(6)
+        shortlog.wait_for_lines(4)
+        assert_clean_interrupt(replay, replay.interrupt())
+        assert_clean_interrupt(shortlog, shortlog.interrupt())
+    finally:
+        replay.stop()
+        shortlog.stop()
+    assert [(x["offset"], x["value"]) for x in map(json.loads, replay.out)] == [
+        (3, 3),
+        (4, 4),
+        (5, "late"),
+        (6, "late"),
+        (7, "tie"),
+        (8, {"n": 1}),
+    ]
+    assert [(x["offset"], x["value"]) for x in map(json.loads, shortlog.out)] == [
+        (4, 4),
+        (5, "late"),
+        (7, "tie"),
+        (8, {"n": 1}),
+    ]
+
+
 @pytest.mark.parametrize(
     ("where", "message"),
     [

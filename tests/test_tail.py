@@ -272,6 +272,10 @@ class Cowlog:
             self.process.stdin.close()
         for reader in self.readers:
             reader.join(timeout=WAIT)
+        if self.process.poll() is not None:  # its pipes are read to their end: close them
+            for stream in (self.process.stdout, self.process.stderr):
+                if stream is not None and not any(r.is_alive() for r in self.readers):
+                    stream.close()
 
 
 @pytest.fixture

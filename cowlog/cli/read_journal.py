@@ -5,21 +5,29 @@ repaired, so it is safe while the service that owns it writes: a frame being wri
 tail) is simply not shown. Damage in the middle is reported (exit status 2) and changes nothing.
 Each event prints as one JSON object ``{"offset", "timestamp", "key", "value"}`` (jsonl) or as a
 row of a plain table; the ``--key``/``--time`` options do not apply (a journal's events have
-them already).
+them already). With ``--follow`` (`follow`), the file is read on as its owner writes, compacts
+and trims it (`_Tail`), still without a lock.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Iterable
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .render import escape, output_encoding, prepare_stdout
 from .sources import SourceError
 
-__all__ = ["is_journal", "run"]
+if TYPE_CHECKING:
+    from ..journal import Reading
+
+__all__ = ["follow", "is_journal", "run"]
+
+_T = TypeVar("_T")
 
 
 def is_journal(path: object) -> bool:
@@ -32,13 +40,19 @@ def is_journal(path: object) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the journal's shortlog or replay; raise SourceError for a bad journal."""
-    from ..journal import JournalFormatError, read
+    """Print the journal's shortlog or replay; raise SourceError for a bad journal.
 
-    try:
-        reading = read(args.file)
-    except (JournalFormatError, ValueError, OSError) as exc:
-        raise SourceError(args.file, None, str(exc).removeprefix(f"{args.file}: ")) from None
+    With ``--follow``, go on printing what the owner writes (`follow`).
+    """
+    if args.command == "replay" and args.tail is not None and args.since:
+        from .main import _Usage
+
+        raise _Usage("cowlog: --tail and --since do not go together")
+    if args.follow:
+        return follow(args)
+    from ..journal import read
+
+    reading = _guarded(args.file, read, args.file)
     snap = reading.to_log().snapshot()
     if args.command == "shortlog":
         rows: Iterable[tuple[int, Any]] = _shortlog_with_offsets(reading)
@@ -47,27 +61,51 @@ def run(args: argparse.Namespace) -> int:
         since = args.since if getattr(args, "tail", None) is None else end - args.tail
         since = min(max(since, snap.first_offset), end)
         rows = enumerate(snap.replay(since), start=since)
-    table = (args.format or ("table" if sys.stdout.isatty() else "jsonl")) == "table"
-    prepare_stdout("table" if table else "jsonl")
-    encoding = output_encoding()
-    out = sys.stdout
-    if table:
-        out.write(f"{'offset':>8}  {'timestamp':>20}  {'key':<20}  value\n")
-    for offset, (timestamp, key, value) in rows:
-        if table:  # escaped: a key or value must not drive the terminal
-            key_text, value_text = escape(_text(key), encoding), escape(_text(value), encoding)
-            out.write(f"{offset:>8}  {timestamp:>20}  {key_text:<20}  {value_text}\n")
-        else:
-            event = {"offset": offset, "timestamp": timestamp, "key": key, "value": value}
-            out.write(json.dumps(event, ensure_ascii=False, default=repr) + "\n")
-    out.flush()
-    if table:
+    printer = _Printer(args)
+    printer.print(rows)
+    if printer.table:
         torn = reading.size - reading.end
         note = f", {torn:,} bytes of a frame being written not shown" if torn else ""
         print(
             f"{len(snap):,} events in journal {args.file} ({reading.codec}){note}", file=sys.stderr
         )
     return 0
+
+
+def _guarded(path: str, read: Callable[..., _T], *args: Any) -> _T:
+    """``read(*args)``, its errors turned into the command's SourceError (exit status 2)."""
+    from ..journal import JournalFormatError
+
+    try:
+        return read(*args)
+    except (JournalFormatError, ValueError, OSError) as exc:
+        raise SourceError(path, None, str(exc).removeprefix(f"{path}: ")) from None
+
+
+class _Printer:
+    """Writes ``(offset, record)`` rows to stdout: a JSON object a line, or a plain table."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.table = (args.format or ("table" if sys.stdout.isatty() else "jsonl")) == "table"
+        prepare_stdout("table" if self.table else "jsonl")
+        self.encoding = output_encoding()
+        self.header = self.table
+
+    def print(self, rows: Iterable[tuple[int, Any]]) -> None:
+        """Write *rows* and flush them (a follower's reader sees each run as it comes)."""
+        out = sys.stdout
+        if self.header:
+            out.write(f"{'offset':>8}  {'timestamp':>20}  {'key':<20}  value\n")
+            self.header = False
+        encoding = self.encoding
+        for offset, (timestamp, key, value) in rows:
+            if self.table:  # escaped: a key or value must not drive the terminal
+                key_text, value_text = escape(_text(key), encoding), escape(_text(value), encoding)
+                out.write(f"{offset:>8}  {timestamp:>20}  {key_text:<20}  {value_text}\n")
+            else:
+                event = {"offset": offset, "timestamp": timestamp, "key": key, "value": value}
+                out.write(json.dumps(event, ensure_ascii=False, default=repr) + "\n")
+        out.flush()
 
 
 def _shortlog_with_offsets(reading: Any) -> list[tuple[int, Any]]:
@@ -89,3 +127,267 @@ def _shortlog_with_offsets(reading: Any) -> list[tuple[int, Any]]:
 
 def _text(item: Any) -> str:
     return item if isinstance(item, str) else json.dumps(item, ensure_ascii=False, default=repr)
+
+
+# -- --follow ------------------------------------------------------------------------------------
+
+_POLL = 0.1  # seconds between two looks at a journal that has stopped growing
+_READ = 1 << 20  # bytes read at a time
+
+
+class _Tail:
+    """The frames a journal's owner appends, read by name like ``tail -F``, never written.
+
+    `runs` yields what each look at the file found. A frame being written is not read until it
+    is whole. A compaction (a new file renamed over the path) or a file cut shorter than what was
+    read is read again from its first frame, skipping the records already read, so offsets carry
+    on; if the record at the last offset read differs, or the file ends before it, another log
+    took the name, and it is read from its start, with a note. Events trimmed and compacted away
+    before they could be read are noted, never invented.
+    """
+
+    def __init__(self, path: str, note: Callable[[str], None]) -> None:
+        self.path = path
+        self.note = note
+        self.fd = -1
+        self.codec: Any = None
+        self.pos = 0  # the position in the file after the last frame read
+        self.frames = 0  # frames read from this file: a start frame can only be the first
+        self.offset = 0  # the offset of this file's next record
+        self.seen = 0  # the offset after the last record handed out
+        self.last: tuple[int, Any] | None = None  # (offset, record) handed out last
+        self.checking = False  # reading a file again up to `last`: does it carry on from there?
+        self.bad_at = -1  # a bad frame followed by an intact one was here at the last look
+        self.missing = False  # the name led nowhere at the last look
+        self.restarts = 0  # times another log was found under the name
+
+    def start(self) -> Reading:
+        """Open the file and read all it holds now, as `cowlog.journal.read` does."""
+        from ..journal import _read_from
+
+        self.fd = self._open()
+        reading = _guarded(self.path, _read_from, self._bytes_from(0), self.path)
+        self.codec = _guarded(self.path, _codec_of, reading.codec)
+        self.pos, self.frames = reading.end, 1
+        self.offset = self.seen = reading.first + len(reading.records)
+        if reading.records:
+            self.last = (self.offset - 1, reading.records[-1])
+        return reading
+
+    def runs(self) -> Iterator[tuple[list[tuple[int, Any]], list[tuple[int, Any]]]]:
+        """Yield ``(records, survivors)`` for each look that found new records, until Ctrl-C.
+
+        Both are ``(offset, record)`` lists; *survivors* are the start frame's records of a
+        compacted file (events trimmed before they were read that are still their key's latest:
+        the shortlog needs them, a replay does not show them).
+        """
+        while True:
+            records, survivors = self._look()
+            if records or survivors:
+                yield records, survivors
+            elif not self._switched():
+                time.sleep(_POLL)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDONLY)
+        except OSError as exc:
+            raise SourceError(self.path, None, exc.strerror or str(exc)) from None
+
+    def _bytes_from(self, position: int) -> bytes:
+        parts = []
+        while part := _guarded(self.path, os.pread, self.fd, _READ, position):
+            parts.append(part)
+            position += len(part)
+        return b"".join(parts)
+
+    def _look(self) -> tuple[list[tuple[int, Any]], list[tuple[int, Any]]]:
+        """Read the whole frames written since the last look."""
+        from .._frames import find_frame, scan
+
+        base = self.pos
+        data = self._bytes_from(base)
+        found = scan(data, 0, starts=True, look_past_damage=False)
+        if found.damaged and found.end == 0 and find_frame(data, 1) is not None:
+            if self.bad_at == base:  # twice, a poll apart: damage, not a write under way
+                raise SourceError(
+                    self.path,
+                    None,
+                    f"damaged at offset {base} (an intact frame follows); the file was not changed",
+                )
+            self.bad_at = base
+        records: list[tuple[int, Any]] = []
+        survivors: list[tuple[int, Any]] = []
+        for start, payload in zip(found.starts, found.payloads, strict=True):
+            where = base + start
+            self.pos = where + 8 + len(payload)
+            if not self._frame(self._decode(payload, where), where, records, survivors):
+                return [], []  # another log: read again from its start at the next look
+        return records, survivors
+
+    def _decode(self, payload: bytes, where: int) -> Any:
+        from ..journal import _is_frame
+
+        try:
+            frame = self.codec.decode(payload)
+            good = _is_frame(frame, self.frames)
+        except Exception:
+            good = False
+        if not good:
+            raise SourceError(
+                self.path,
+                None,
+                f"the frame at offset {where} is intact but does not decode into records with "
+                f"the {self.codec.name!r} codec",
+            )
+        self.frames += 1
+        return frame
+
+    def _frame(
+        self,
+        frame: Any,
+        where: int,
+        records: list[tuple[int, Any]],
+        survivors: list[tuple[int, Any]],
+    ) -> bool:
+        """Take in one decoded frame; False if the file turned out to hold another log."""
+        if isinstance(frame, dict):
+            if "start" in frame:  # a compacted file: where its records start, the survivors
+                self.offset = first = frame["start"]
+                if self.checking and self.last is not None and first > self.last[0]:
+                    self.checking = False  # trimmed past the last record read: it carries on
+                if not self.checking:
+                    for offset, timestamp, key, value in frame["kept"]:
+                        if offset >= self.seen:
+                            survivors.append((offset, (timestamp, key, value)))
+                    if first > self.seen:
+                        self.note(
+                            f"cowlog: {self.path}: events {self.seen} to {first - 1} were "
+                            f"trimmed before they could be read"
+                        )
+                        self.seen = first
+            return True  # a trim: what was printed stays, and the shortlog keeps survivors
+        fields = iter(frame)
+        for record in zip(fields, fields, fields, strict=True):
+            offset = self.offset
+            self.offset += 1
+            if self.checking:
+                assert self.last is not None
+                if offset == self.last[0]:
+                    if record != self.last[1]:
+                        self._start_over("holds another log now")
+                        return False
+                    self.checking = False
+            elif offset >= self.seen:
+                records.append((offset, record))
+                self.seen = offset + 1
+                self.last = (offset, record)
+        return True
+
+    def _switched(self) -> bool:
+        """At the end of the file: True if it must be read again (a new file, or cut short)."""
+        try:
+            named = os.stat(self.path)
+        except OSError as exc:  # renamed away and not yet replaced: look again later
+            if not self.missing:
+                self.note(f"cowlog: {self.path} has become inaccessible: {exc.strerror or exc}")
+            self.missing = True
+            return False
+        self.missing = False
+        mine = os.fstat(self.fd)
+        if (named.st_dev, named.st_ino) != (mine.st_dev, mine.st_ino):
+            fd = self._open()
+            os.close(self.fd)
+            self.fd = fd
+            self.note(f"cowlog: {self.path} has been replaced; following the new file")
+        elif named.st_size < self.pos:
+            self.note(f"cowlog: {self.path}: file truncated")
+        elif self.checking and named.st_size == self.pos:  # read whole, and `last` not in it
+            self._start_over("is shorter than what was read: another log")
+            return True
+        else:
+            return False
+        self._read_again()
+        return True
+
+    def _read_again(self) -> None:
+        """Go back to the file's first frame, to check that it carries on from `last`."""
+        from .._frames import parse_header
+
+        head = _guarded(self.path, os.pread, self.fd, 512, 0)
+        name, self.pos = _guarded(self.path, parse_header, head, self.path)
+        self.codec = _guarded(self.path, _codec_of, name)
+        self.offset, self.frames, self.bad_at = 0, 0, -1
+        self.checking = self.last is not None
+
+    def _start_over(self, why: str) -> None:
+        self.note(f"cowlog: {self.path} {why}; reading it from its start")
+        self.last, self.seen = None, 0
+        self.restarts += 1
+        self._read_again()
+
+
+def _codec_of(name: str) -> Any:
+    from .._codec import get_codec
+
+    return get_codec(name)
+
+
+def follow(args: argparse.Namespace) -> int:
+    """``cowlog replay|shortlog --follow JOURNAL``: print what the journal holds, then what its
+    owner writes, until Ctrl-C (which main turns into exit status 130).
+
+    ``replay``: each event from ``--since`` (or the last ``--tail`` events), as `run` prints them.
+    ``shortlog``: the shortlog, then each event that becomes the latest of its type, when it is
+    written. Read-only, as `run`: no lock, no repair.
+    """
+    tail = _Tail(args.file, _note)
+    try:
+        _follow(args, tail, tail.start())
+    finally:
+        tail.close()
+    raise AssertionError("unreachable: a follow ends by Ctrl-C")  # pragma: no cover
+
+
+def _follow(args: argparse.Namespace, tail: _Tail, reading: Reading) -> None:
+    printer = _Printer(args)
+    if args.command == "shortlog":
+        rows = _shortlog_with_offsets(reading)
+        best = {record[1]: (record[0], offset) for offset, record in rows}
+        printer.print(rows)
+        restarts = 0
+        for records, survivors in tail.runs():
+            if tail.restarts != restarts:  # another log: its own shortlog, from nothing
+                best.clear()
+                restarts = tail.restarts
+            printer.print(_changes(best, sorted(survivors) + records))
+    else:
+        snap = reading.to_log().snapshot()
+        end = snap.first_offset + len(snap)
+        since = max(args.since if args.tail is None else end - args.tail, snap.first_offset)
+        printer.print(enumerate(snap.replay(min(since, end)), start=min(since, end)))
+        for records, _ in tail.runs():
+            printer.print(row for row in records if row[0] >= since)
+
+
+def _changes(
+    best: dict[Any, tuple[Any, int]], rows: list[tuple[int, Any]]
+) -> list[tuple[int, Any]]:
+    """The rows of *rows* that become their key's latest (by the shortlog's rule), in order."""
+    changed = []
+    for offset, record in rows:
+        timestamp, key = record[0], record[1]
+        found = best.get(key)
+        if found is None or (timestamp, offset) >= found:
+            best[key] = (timestamp, offset)
+            changed.append((offset, record))
+    return changed
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -60,9 +60,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if args.command == "replay" and args.tail is not None and args.since:
+        print("cowlog: --tail and --since do not go together", file=sys.stderr)
+        return 2
     try:
         log: RedisEventLog[Any, Any] = RedisEventLog(server, name)
         snap = log.snapshot()
+        if args.follow:
+            return _follow(log, snap, args)
         if args.command == "shortlog":
             rows: Iterable[tuple[int, Any]] = zip(snap.offsets(), snap.shortlog(), strict=True)
         else:
@@ -80,6 +85,72 @@ def run(args: argparse.Namespace) -> int:
         print(f"cowlog: {args.file}: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _follow(log: Any, snap: Any, args: argparse.Namespace) -> int:
+    """``--follow``: print as `run` does, then what is written after *snap*, until Ctrl-C.
+
+    ``replay``: each event from ``--since`` (or the last ``--tail`` events) on; ``shortlog``:
+    the shortlog, then each event that becomes the latest of its type. Each run of events that
+    `RedisEventLog.follow` has at hand is printed (and flushed) at once: a JSON line per event,
+    or a table per run.
+    """
+    jsonl = (args.format or ("table" if sys.stdout.isatty() else "jsonl")) == "jsonl"
+
+    def show(rows: Iterable[tuple[int, Any]]) -> None:
+        _print_jsonl(rows) if jsonl else _print_tables(rows, None)
+
+    end = snap.next_offset
+    if args.command == "shortlog":
+        rows = list(zip(snap.offsets(), snap.shortlog(), strict=True))
+        best = {record[1]: (record[0], offset) for offset, record in rows}
+        show(rows)
+        for batch in _runs(log, end):
+            changed = []
+            for offset, record in batch:
+                found = best.get(record[1])
+                if found is None or (record[0], offset) >= found:  # ties: the later arrival
+                    best[record[1]] = (record[0], offset)
+                    changed.append((offset, record))
+            show(changed)
+    else:
+        since = max(args.since if args.tail is None else end - args.tail, snap.first_offset)
+        show(enumerate(snap.replay(min(since, end)), start=min(since, end)))
+        for batch in _runs(log, end):
+            show(row for row in batch if row[0] >= since)
+    raise AssertionError("unreachable: a follow ends by Ctrl-C")  # pragma: no cover
+
+
+def _runs(log: Any, since: int) -> Iterator[list[tuple[int, Any]]]:
+    """Follow *log* from *since*: each run of ``(offset, record)`` written since, forever.
+
+    Blocks (on the server) for the first record of a run, then takes what was written by then.
+    A follower that fell behind retention says what it missed and goes on from the oldest kept.
+    """
+    from .._checks import TrimmedError
+
+    while True:
+        follower = log.follow(since)
+        batch: list[tuple[int, Any]] = []
+        try:
+            for first in follower:
+                batch = [(since, first)]
+                for record in islice(follower, max(log.next_offset - since - 1, 0)):
+                    batch.append((since + len(batch), record))
+                since += len(batch)
+                yield batch
+                batch = []
+        except TrimmedError as exc:
+            if batch:  # read before the trim reached them: printed, not called trimmed
+                since += len(batch)
+                yield batch
+            print(
+                f"cowlog: {log.name}: events {since} to {exc.first_offset - 1} were trimmed "
+                f"before they could be read",
+                file=sys.stderr,
+                flush=True,
+            )
+            since = exc.first_offset
 
 
 def _json(value: Any) -> Any:
@@ -104,7 +175,7 @@ def _print_jsonl(rows: Iterable[tuple[int, Any]]) -> None:
     out.flush()
 
 
-def _print_tables(rows: Iterable[tuple[int, Any]], note: str) -> None:
+def _print_tables(rows: Iterable[tuple[int, Any]], note: str | None) -> None:
     from rich import box
     from rich.console import Console
     from rich.table import Table
@@ -121,4 +192,5 @@ def _print_tables(rows: Iterable[tuple[int, Any]], note: str) -> None:
             shown = json.dumps(value, ensure_ascii=False, default=repr)
             grid.add_row(Text(str(offset)), Text(str(timestamp)), Text(str(key)), Text(shown))
         console.print(grid)
-    print(note, file=sys.stderr)
+    if note is not None:
+        print(note, file=sys.stderr)
