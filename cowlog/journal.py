@@ -410,7 +410,7 @@ def _locate_bad_frame(codec: Codec, payloads: list[bytes], starts: list[int], pa
 
 def _is_frame(frame: Any, index: int) -> bool:
     """Whether *frame*, decoded, is what a journal's frame number *index* may hold."""
-    if isinstance(frame, list):
+    if isinstance(frame, (list, tuple)):  # pickle keeps a single ingest's tuple
         return len(frame) % 3 == 0
     if not isinstance(frame, dict):
         return False

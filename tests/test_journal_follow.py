@@ -219,3 +219,84 @@ def test_tail_and_since_together_are_refused_for_a_journal(
     for follow in ([], ["--follow"]):
         assert main(["replay", *follow, "--tail", "1", "--since", "1", str(path)]) == 2
         assert capsys.readouterr().err == "cowlog: --tail and --since do not go together\n"
+
+
+class Thing:
+    """Equal to nothing but itself, as an object without ``__eq__`` is: pickle brings back a
+    copy of it."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+
+@pytest.mark.filterwarnings("ignore::cowlog.journal.UnsafeCodecWarning")
+def test_a_pickle_journal_is_followed_through_compactions(path: Path, following: Following) -> None:
+    with journal.open(path, fsync="never", codec="pickle") as log:
+        log.ingest("a", Thing(0), 0)  # a single ingest: pickle stores a tuple, not a list
+        log.ingest_many([("a", Thing(i), i) for i in (1, 2)])
+        tail, notes, runs = following(path)
+        log.ingest("b", Thing(3), 3)
+        assert [(offset, record[2].n) for offset, record in next(runs)[0]] == [(3, 3)]
+        log.compact()  # the record at offset 3 comes back a copy, unequal to the one read
+        log.ingest("c", Thing(4), 4)
+        assert [(offset, record[2].n) for offset, record in next(runs)[0]] == [(4, 4)]
+    assert tail.restarts == 0 and not any("another log" in note for note in notes)
+
+
+def test_writes_the_owner_took_back_are_noted_and_replaced(
+    path: Path, following: Following
+) -> None:
+    """A write whose fsync failed is cut out of the file; the owner, reopened, writes another
+    event at the same offset (here by hand: the bytes are what the owner would write)."""
+    with journal.open(path, fsync="never") as log:
+        log.ingest("a", 0, 0)
+    tail, notes, runs = following(path)
+    size = path.stat().st_size
+    with path.open("ab") as f:
+        f.write(encode_frame(b'[1,"b",1]'))
+    assert next(runs) == ([(1, (1, "b", 1))], [])
+    os.truncate(path, size)  # the owner's cut: the write is refused
+    with path.open("ab") as f:  # then a longer frame at the same place: `pos` is inside it
+        f.write(encode_frame(b'[2,"c","a longer value"]') + encode_frame(b'[3,"d",3]'))
+    assert next(runs) == ([(1, (2, "c", "a longer value")), (2, (3, "d", 3))], [])
+    assert notes[-1] == (
+        f"cowlog: {path}: events 1 to 1 were taken back by the owner (a failed write): they are "
+        "not in its log"
+    )
+    assert tail.restarts == 0
+    os.truncate(path, size)  # cut back again, with nothing after: nothing to print
+    with path.open("ab") as f:
+        f.write(encode_frame(b'[4,"e",4]'))
+    assert next(runs) == ([(1, (4, "e", 4))], [])
+    assert "events 1 to 2 were taken back" in notes[-1]
+
+
+def test_a_replay_follow_prints_all_of_another_log(
+    path: Path, following: Following, run: Any
+) -> None:
+    with journal.open(path, fsync="never") as log:
+        log.ingest_many([("a", i, i) for i in range(10)])
+        log.trim(before=8)
+        log.compact()  # the replay starts at offset 8
+    cowlog = run("replay", "--follow", "--format", "jsonl", path)
+    cowlog.wait_for_lines(2)
+    path.unlink()
+    with journal.open(path, fsync="never") as other:
+        other.ingest_many([("z", i, i) for i in range(12)])
+    cowlog.wait_for_lines(14)
+    assert_clean_interrupt(cowlog, cowlog.interrupt())
+    assert [json.loads(line)["offset"] for line in cowlog.out] == [8, 9, *range(12)]
+
+
+def test_a_file_still_being_made_under_the_name_is_waited_for(
+    path: Path, following: Following
+) -> None:
+    with journal.open(path, fsync="never") as log:
+        log.ingest("a", 0, 0)
+    tail, _, runs = following(path)
+    data = path.read_bytes()
+    path.unlink()
+    path.write_bytes(data[:5])  # not yet a whole header
+    assert tail._look() == ([], []) and not tail._switched()
+    path.write_bytes(data + encode_frame(b'[1,"b",1]'))
+    assert next(runs) == ([(1, (1, "b", 1))], [])

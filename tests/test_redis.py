@@ -636,6 +636,21 @@ def test_the_command_follows_a_log_on_a_server(
     ]
 
 
+def test_a_command_follower_behind_retention_gets_the_survivors_it_missed(
+    make_log: Callable[..., RedisEventLog[Any, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cowlog.cli.redis_log import _runs
+
+    log = make_log()
+    log.ingest_many([("a", "x", 1), ("b", "y", 2), ("a", "z", 3)])
+    log.trim(before=3)
+    log.ingest("c", "w", 4)
+    runs = _runs(log, 0)  # a follower at 0, behind the trim
+    assert next(runs) == ([], [(1, (2, "b", "y")), (2, (3, "a", "z"))])
+    assert "events 0 to 2 were trimmed before they could be read" in capsys.readouterr().err
+    assert next(runs) == ([(3, (4, "c", "w"))], [])
+
+
 @pytest.mark.parametrize(
     ("where", "message"),
     [

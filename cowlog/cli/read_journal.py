@@ -16,6 +16,8 @@ import json
 import os
 import sys
 import time
+import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -133,6 +135,7 @@ def _text(item: Any) -> str:
 
 _POLL = 0.1  # seconds between two looks at a journal that has stopped growing
 _READ = 1 << 20  # bytes read at a time
+_RECENT = 4096  # frames remembered, to find where an owner cut its file back
 
 
 class _Tail:
@@ -143,7 +146,9 @@ class _Tail:
     read is read again from its first frame, skipping the records already read, so offsets carry
     on; if the record at the last offset read differs, or the file ends before it, another log
     took the name, and it is read from its start, with a note. Events trimmed and compacted away
-    before they could be read are noted, never invented.
+    before they could be read are noted, never invented. The same file cut back (its owner takes
+    back a write that failed) is read on from the last frame read that is still whole in it, and
+    what was taken back is noted.
     """
 
     def __init__(self, path: str, note: Callable[[str], None]) -> None:
@@ -157,6 +162,13 @@ class _Tail:
         self.seen = 0  # the offset after the last record handed out
         self.last: tuple[int, Any] | None = None  # (offset, record) handed out last
         self.checking = False  # reading a file again up to `last`: does it carry on from there?
+        self.cut = False  # ... the same file, cut back by its owner: what it took back is noted
+        self.checked: tuple[int, Any] | None = None  # the last record read while checking
+        self.end_bytes = b""  # the last bytes before `pos`: if they change, the file was cut
+        # the last frames read from this file: (start, end, header, offset after, last record)
+        self.recent: deque[tuple[int, int, bytes, int, tuple[int, Any] | None]] = deque(
+            maxlen=_RECENT
+        )
         self.bad_at = -1  # a bad frame followed by an intact one was here at the last look
         self.missing = False  # the name led nowhere at the last look
         self.restarts = 0  # times another log was found under the name
@@ -166,13 +178,34 @@ class _Tail:
         from ..journal import _read_from
 
         self.fd = self._open()
-        reading = _guarded(self.path, _read_from, self._bytes_from(0), self.path)
+        data = self._bytes_from(0)
+        reading = _guarded(self.path, _read_from, data, self.path)
         self.codec = _guarded(self.path, _codec_of, reading.codec)
         self.pos, self.frames = reading.end, 1
+        self._remember_end()
         self.offset = self.seen = reading.first + len(reading.records)
         if reading.records:
             self.last = (self.offset - 1, reading.records[-1])
+        self._recall_frames(data[: reading.end], reading)
         return reading
+
+    def _recall_frames(self, data: bytes, reading: Reading) -> None:
+        """Fill `recent` with the last frames of *data*, the file read at the start."""
+        from .._frames import parse_header, scan
+
+        found = scan(data, parse_header(data, self.path)[1], starts=True, look_past_damage=False)
+        frames = []
+        offset, count = self.offset, len(reading.records)
+        for start, payload in zip(
+            reversed(found.starts[-_RECENT:]), reversed(found.payloads[-_RECENT:]), strict=True
+        ):
+            last = (offset - 1, reading.records[count - 1]) if count else None
+            frames.append((start, start + 8 + len(payload), data[start : start + 8], offset, last))
+            frame = self.codec.decode(payload)
+            if not isinstance(frame, dict):
+                offset -= len(frame) // 3
+                count -= len(frame) // 3
+        self.recent.extend(reversed(frames))
 
     def runs(self) -> Iterator[tuple[list[tuple[int, Any]], list[tuple[int, Any]]]]:
         """Yield ``(records, survivors)`` for each look that found new records, until Ctrl-C.
@@ -199,6 +232,16 @@ class _Tail:
         except OSError as exc:
             raise SourceError(self.path, None, exc.strerror or str(exc)) from None
 
+    def _remember_end(self) -> None:
+        start = max(self.pos - 16, 0)
+        self.end_bytes = _guarded(self.path, os.pread, self.fd, self.pos - start, start)
+
+    def _was_cut(self) -> bool:
+        """Whether the bytes just before `pos` are no longer the ones read: the owner cut the
+        file back (a write or fsync that failed) and may have written other bytes since."""
+        start = max(self.pos - 16, 0)
+        return _guarded(self.path, os.pread, self.fd, self.pos - start, start) != self.end_bytes
+
     def _bytes_from(self, position: int) -> bytes:
         parts = []
         while part := _guarded(self.path, os.pread, self.fd, _READ, position):
@@ -214,6 +257,8 @@ class _Tail:
         data = self._bytes_from(base)
         found = scan(data, 0, starts=True, look_past_damage=False)
         if found.damaged and found.end == 0 and find_frame(data, 1) is not None:
+            if self._was_cut():
+                return [], []  # not damage: `_switched` reads the file again
             if self.bad_at == base:  # twice, a poll apart: damage, not a write under way
                 raise SourceError(
                     self.path,
@@ -228,6 +273,10 @@ class _Tail:
             self.pos = where + 8 + len(payload)
             if not self._frame(self._decode(payload, where), where, records, survivors):
                 return [], []  # another log: read again from its start at the next look
+            header = data[start : start + 8]
+            self.recent.append((where, self.pos, header, self.offset, self._last_in_file()))
+        if found.end:
+            self._remember_end()
         return records, survivors
 
     def _decode(self, payload: bytes, where: int) -> Any:
@@ -278,16 +327,44 @@ class _Tail:
             self.offset += 1
             if self.checking:
                 assert self.last is not None
-                if offset == self.last[0]:
-                    if record != self.last[1]:
-                        self._start_over("holds another log now")
-                        return False
-                    self.checking = False
-            elif offset >= self.seen:
+                if offset < self.last[0]:
+                    self.checked = (offset, record)
+                    continue
+                self.checking = False
+                if _same(record, self.last[1], self.codec):
+                    continue
+                if not self.cut:
+                    self._start_over("holds another log now")
+                    return False
+                self._taken_back(offset)  # and `record` is the owner's event at that offset now
+            if offset >= self.seen:
                 records.append((offset, record))
                 self.seen = offset + 1
                 self.last = (offset, record)
         return True
+
+    def _last_in_file(self) -> tuple[int, Any] | None:
+        return self.checked if self.checking else self.last
+
+    def _resume_after_cut(self, size: int) -> bool:
+        """The same file was cut back: go on after the last frame read that is still whole in
+        it (a cut takes back the last writes only); False if none of `recent` is."""
+        from .._frames import FRAME_HEADER
+
+        while self.recent:
+            start, end, header, offset, last = self.recent[-1]
+            if end <= size:
+                frame = _guarded(self.path, os.pread, self.fd, end - start, start)
+                if frame[:8] == header and zlib.crc32(frame[FRAME_HEADER:]) == int.from_bytes(
+                    header[:4], "little"
+                ):
+                    self.pos, self.offset, self.bad_at = end, offset, -1
+                    self._taken_back(offset)
+                    self.last = last
+                    self._remember_end()
+                    return True
+            self.recent.pop()
+        return False
 
     def _switched(self) -> bool:
         """At the end of the file: True if it must be read again (a new file, or cut short)."""
@@ -302,34 +379,84 @@ class _Tail:
         mine = os.fstat(self.fd)
         if (named.st_dev, named.st_ino) != (mine.st_dev, mine.st_ino):
             fd = self._open()
+            header = self._header(fd)
+            if header is None:  # a file still being made under the name: look again later
+                os.close(fd)
+                return False
             os.close(self.fd)
             self.fd = fd
             self.note(f"cowlog: {self.path} has been replaced; following the new file")
-        elif named.st_size < self.pos:
-            self.note(f"cowlog: {self.path}: file truncated")
-        elif self.checking and named.st_size == self.pos:  # read whole, and `last` not in it
-            self._start_over("is shorter than what was read: another log")
+            self._read_again(header, cut=False)
             return True
-        else:
-            return False
-        self._read_again()
-        return True
+        if named.st_size < self.pos or self._was_cut():  # the same log, cut back
+            if not self.checking and self._resume_after_cut(named.st_size):
+                return True
+            header = self._header(self.fd)
+            if header is None:
+                return False
+            self.note(f"cowlog: {self.path}: file truncated; reading it again")
+            self._read_again(header, cut=True)
+            return True
+        if self.checking and named.st_size == self.pos:  # read whole, and `last` not in it
+            if self.cut:
+                self.checking = False
+                self._taken_back(self.offset)
+                self.last = self.checked
+            else:
+                self._start_over("is shorter than what was read: another log")
+            return True
+        return False
 
-    def _read_again(self) -> None:
-        """Go back to the file's first frame, to check that it carries on from `last`."""
+    def _header(self, fd: int) -> tuple[str, int] | None:
+        """The codec's name and the header's length of the journal open as *fd*; None while
+        the header is cut short (a file being made)."""
         from .._frames import parse_header
 
-        head = _guarded(self.path, os.pread, self.fd, 512, 0)
-        name, self.pos = _guarded(self.path, parse_header, head, self.path)
+        head = _guarded(self.path, os.pread, fd, 512, 0)
+        try:
+            return parse_header(head, self.path)
+        except ValueError as exc:
+            if "cut short" in str(exc):
+                return None
+            raise SourceError(self.path, None, str(exc).removeprefix(f"{self.path}: ")) from None
+
+    def _read_again(self, header: tuple[str, int], *, cut: bool) -> None:
+        """Go back to the file's first frame, to check that it carries on from `last`."""
+        name, self.pos = header
         self.codec = _guarded(self.path, _codec_of, name)
         self.offset, self.frames, self.bad_at = 0, 0, -1
-        self.checking = self.last is not None
+        self.checking, self.cut, self.checked = self.last is not None, cut, None
+        self.recent.clear()
+        self._remember_end()
+
+    def _taken_back(self, offset: int) -> None:
+        """The owner cut its file back to *offset*: what it wrote from there was refused."""
+        if offset < self.seen:
+            self.note(
+                f"cowlog: {self.path}: events {offset} to {self.seen - 1} were taken back by "
+                f"the owner (a failed write): they are not in its log"
+            )
+            self.seen = offset
 
     def _start_over(self, why: str) -> None:
         self.note(f"cowlog: {self.path} {why}; reading it from its start")
         self.last, self.seen = None, 0
         self.restarts += 1
-        self._read_again()
+        header = self._header(self.fd)
+        if header is None:  # pragma: no cover - the header was read a moment ago
+            raise SourceError(self.path, None, "the journal header was cut short")
+        self._read_again(header, cut=False)
+
+
+def _same(record: Any, other: Any, codec: Any) -> bool:
+    """Whether two decoded records are the same event: equal, or encoded alike (a pickled
+    object without ``__eq__`` is equal to nothing but itself)."""
+    if record == other:
+        return True
+    try:
+        return bool(codec.dumps(record) == codec.dumps(other))
+    except Exception:
+        return False
 
 
 def _codec_of(name: str) -> Any:
@@ -371,7 +498,10 @@ def _follow(args: argparse.Namespace, tail: _Tail, reading: Reading) -> None:
         end = snap.first_offset + len(snap)
         since = max(args.since if args.tail is None else end - args.tail, snap.first_offset)
         printer.print(enumerate(snap.replay(min(since, end)), start=min(since, end)))
+        restarts = 0
         for records, _ in tail.runs():
+            if tail.restarts != restarts:  # another log: all of it, as the note says
+                since, restarts = 0, tail.restarts
             printer.print(row for row in records if row[0] >= since)
 
 

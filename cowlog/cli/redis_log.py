@@ -105,9 +105,9 @@ def _follow(log: Any, snap: Any, args: argparse.Namespace) -> int:
         rows = list(zip(snap.offsets(), snap.shortlog(), strict=True))
         best = {record[1]: (record[0], offset) for offset, record in rows}
         show(rows)
-        for batch in _runs(log, end):
+        for batch, survivors in _runs(log, end):
             changed = []
-            for offset, record in batch:
+            for offset, record in sorted(survivors) + batch:
                 found = best.get(record[1])
                 if found is None or (record[0], offset) >= found:  # ties: the later arrival
                     best[record[1]] = (record[0], offset)
@@ -116,16 +116,18 @@ def _follow(log: Any, snap: Any, args: argparse.Namespace) -> int:
     else:
         since = max(args.since if args.tail is None else end - args.tail, snap.first_offset)
         show(enumerate(snap.replay(min(since, end)), start=min(since, end)))
-        for batch in _runs(log, end):
+        for batch, _ in _runs(log, end):
             show(row for row in batch if row[0] >= since)
     raise AssertionError("unreachable: a follow ends by Ctrl-C")  # pragma: no cover
 
 
-def _runs(log: Any, since: int) -> Iterator[list[tuple[int, Any]]]:
-    """Follow *log* from *since*: each run of ``(offset, record)`` written since, forever.
+def _runs(log: Any, since: int) -> Iterator[tuple[list[tuple[int, Any]], list[tuple[int, Any]]]]:
+    """Follow *log* from *since*: ``(records, survivors)`` for each run written since, forever.
 
     Blocks (on the server) for the first record of a run, then takes what was written by then.
-    A follower that fell behind retention says what it missed and goes on from the oldest kept.
+    A follower that fell behind retention says what it missed and goes on from the oldest kept;
+    *survivors* are then the shortlog's records among the events it missed (still their key's
+    latest: the shortlog needs them, a replay does not show them).
     """
     from .._checks import TrimmedError
 
@@ -138,19 +140,28 @@ def _runs(log: Any, since: int) -> Iterator[list[tuple[int, Any]]]:
                 for record in islice(follower, max(log.next_offset - since - 1, 0)):
                     batch.append((since + len(batch), record))
                 since += len(batch)
-                yield batch
+                yield batch, []
                 batch = []
-        except TrimmedError as exc:
+        except TrimmedError:
             if batch:  # read before the trim reached them: printed, not called trimmed
                 since += len(batch)
-                yield batch
+                yield batch, []
+            snap = log.snapshot()  # the shortlog of one instant, and where its events start
+            first = snap.first_offset
+            missed = [
+                (offset, record)
+                for offset, record in zip(snap.offsets(), snap.shortlog(), strict=True)
+                if since <= offset < first
+            ]
             print(
-                f"cowlog: {log.name}: events {since} to {exc.first_offset - 1} were trimmed "
-                f"before they could be read",
+                f"cowlog: {log.name}: events {since} to {first - 1} were trimmed before they "
+                f"could be read",
                 file=sys.stderr,
                 flush=True,
             )
-            since = exc.first_offset
+            since = first
+            if missed:
+                yield [], missed
 
 
 def _json(value: Any) -> Any:
