@@ -51,6 +51,12 @@ def run() -> Iterator[Any]:
         process.stop()
 
 
+def write(path: Path, items: list[tuple[Any, Any, int]]) -> None:
+    """Write a journal at *path* holding *items*, and close it."""
+    with journal.open(path, fsync="never") as log:
+        log.ingest_many(items)
+
+
 @pytest.fixture
 def following() -> Iterator[Following]:
     tails: list[_Tail] = []
@@ -103,18 +109,15 @@ def test_events_trimmed_and_compacted_away_unread_are_noted_not_invented(
 def test_another_log_under_the_name_is_read_from_its_start(
     path: Path, following: Following
 ) -> None:
-    with journal.open(path, fsync="never") as log:
-        log.ingest_many([("a", i, i) for i in range(3)])
+    write(path, [("a", i, i) for i in range(3)])
     tail, notes, runs = following(path)
     path.unlink()
-    with journal.open(path, fsync="never") as other:  # as long, but another history
-        other.ingest_many([("z", i, 10 + i) for i in range(4)])
+    write(path, [("z", i, 10 + i) for i in range(4)])  # as long, but another history
     assert next(runs) == ([(i, (10 + i, "z", i)) for i in range(4)], [])
     assert notes[-1] == f"cowlog: {path} holds another log now; reading it from its start"
     assert tail.restarts == 1
     path.unlink()
-    with journal.open(path, fsync="never") as short:  # shorter than what was read
-        short.ingest("y", 0, 0)
+    write(path, [("y", 0, 0)])  # shorter than what was read
     assert next(runs) == ([(0, (0, "y", 0))], [])
     assert "is shorter than what was read: another log" in notes[-1]
 
@@ -122,8 +125,7 @@ def test_another_log_under_the_name_is_read_from_its_start(
 def test_the_same_history_rewritten_carries_on_without_repeats(
     path: Path, following: Following
 ) -> None:
-    with journal.open(path, fsync="never") as log:
-        log.ingest_many([("a", i, i) for i in range(3)])
+    write(path, [("a", i, i) for i in range(3)])
     tail, _, runs = following(path)
     journal.dump(journal.load(path), str(path) + ".copy")
     with journal.open(str(path) + ".copy", fsync="never") as copy:
@@ -134,8 +136,7 @@ def test_the_same_history_rewritten_carries_on_without_repeats(
 
 
 def test_a_frame_being_written_is_shown_once_it_is_whole(path: Path, following: Following) -> None:
-    with journal.open(path, fsync="never") as log:
-        log.ingest("a", 0, 0)
+    write(path, [("a", 0, 0)])
     tail, _, runs = following(path)
     frame = encode_frame(b'[1,"b",1]')
     with path.open("ab") as f:
@@ -149,8 +150,7 @@ def test_a_frame_being_written_is_shown_once_it_is_whole(path: Path, following: 
 def test_damage_in_the_middle_stops_the_follow_and_changes_nothing(
     path: Path, following: Following
 ) -> None:
-    with journal.open(path, fsync="never") as log:
-        log.ingest("a", 0, 0)
+    write(path, [("a", 0, 0)])
     _, _, runs = following(path)
     bad = bytearray(encode_frame(b'[1,"b",1]'))
     bad[-2] ^= 1
@@ -163,8 +163,7 @@ def test_damage_in_the_middle_stops_the_follow_and_changes_nothing(
 
 
 def test_a_non_journal_under_the_name_is_a_clear_error(path: Path, following: Following) -> None:
-    with journal.open(path, fsync="never") as log:
-        log.ingest("a", 0, 0)
+    write(path, [("a", 0, 0)])
     _, _, runs = following(path)
     path.unlink()
     path.write_text('{"key": "a"}\n')
@@ -248,8 +247,7 @@ def test_writes_the_owner_took_back_are_noted_and_replaced(
 ) -> None:
     """A write whose fsync failed is cut out of the file; the owner, reopened, writes another
     event at the same offset (here by hand: the bytes are what the owner would write)."""
-    with journal.open(path, fsync="never") as log:
-        log.ingest("a", 0, 0)
+    write(path, [("a", 0, 0)])
     tail, notes, runs = following(path)
     size = path.stat().st_size
     with path.open("ab") as f:
@@ -281,8 +279,7 @@ def test_a_replay_follow_prints_all_of_another_log(
     cowlog = run("replay", "--follow", "--format", "jsonl", path)
     cowlog.wait_for_lines(2)
     path.unlink()
-    with journal.open(path, fsync="never") as other:
-        other.ingest_many([("z", i, i) for i in range(12)])
+    write(path, [("z", i, i) for i in range(12)])
     cowlog.wait_for_lines(14)
     assert_clean_interrupt(cowlog, cowlog.interrupt())
     assert [json.loads(line)["offset"] for line in cowlog.out] == [8, 9, *range(12)]
@@ -291,8 +288,7 @@ def test_a_replay_follow_prints_all_of_another_log(
 def test_a_file_still_being_made_under_the_name_is_waited_for(
     path: Path, following: Following
 ) -> None:
-    with journal.open(path, fsync="never") as log:
-        log.ingest("a", 0, 0)
+    write(path, [("a", 0, 0)])
     tail, _, runs = following(path)
     data = path.read_bytes()
     path.unlink()

@@ -484,8 +484,6 @@ def _run_shortlog(args: argparse.Namespace) -> int:
 
 def _run_replay(args: argparse.Namespace) -> int:
     output = _output_format(args)
-    if args.tail is not None and args.since:
-        raise _Usage("cowlog: --tail and --since do not go together")
     with _read(args, output) as (source, fields):
         # With --tail, retention keeps the memory to the last N events (plus a few chunks).
         log: EventLog[Any, Raw] = EventLog(max_events=args.tail)
@@ -979,6 +977,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
             return _exit_status(exc)
         run: Callable[[argparse.Namespace], int] = args.run
+        if args.command == "replay" and args.tail is not None and args.since:
+            raise _Usage("cowlog: --tail and --since do not go together")  # any FILE, --follow
         if args.command in ("shortlog", "replay") and str(args.file).startswith(
             ("redis://", "rediss://")
         ):

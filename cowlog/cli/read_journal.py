@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -46,10 +45,6 @@ def run(args: argparse.Namespace) -> int:
 
     With ``--follow``, go on printing what the owner writes (`follow`).
     """
-    if args.command == "replay" and args.tail is not None and args.since:
-        from .main import _Usage
-
-        raise _Usage("cowlog: --tail and --since do not go together")
     if args.follow:
         return follow(args)
     from ..journal import read
@@ -59,9 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "shortlog":
         rows: Iterable[tuple[int, Any]] = _shortlog_with_offsets(reading)
     else:
-        end = snap.first_offset + len(snap)
-        since = args.since if getattr(args, "tail", None) is None else end - args.tail
-        since = min(max(since, snap.first_offset), end)
+        since = min(replay_start(args, snap.first_offset, snap.next_offset), snap.next_offset)
         rows = enumerate(snap.replay(since), start=since)
     printer = _Printer(args)
     printer.print(rows)
@@ -72,6 +65,30 @@ def run(args: argparse.Namespace) -> int:
             f"{len(snap):,} events in journal {args.file} ({reading.codec}){note}", file=sys.stderr
         )
     return 0
+
+
+def replay_start(args: argparse.Namespace, first: int, end: int) -> int:
+    """Where ``replay`` starts in a log holding offsets *first* to *end* - 1: at ``--since``, or
+    the last ``--tail`` events, but never below *first* (offsets are stable: retention's oldest
+    kept event is at its own offset). Past *end* when ``--since`` is: a follower waits there."""
+    since: int = args.since if args.tail is None else end - args.tail
+    return max(since, first)
+
+
+def shortlog_changes(
+    best: dict[Any, tuple[Any, int]], rows: Iterable[tuple[int, Any]]
+) -> list[tuple[int, Any]]:
+    """The ``(offset, record)`` rows that become their key's latest by the shortlog's rule (the
+    greatest timestamp; of equal ones, the later offset), in order; *best* (key: (timestamp,
+    offset) of its latest) is updated. For ``shortlog --follow``."""
+    changed = []
+    for offset, record in rows:
+        timestamp, key = record[0], record[1]
+        found = best.get(key)
+        if found is None or (timestamp, offset) >= found:
+            best[key] = (timestamp, offset)
+            changed.append((offset, record))
+    return changed
 
 
 def _guarded(path: str, read: Callable[..., _T], *args: Any) -> _T:
@@ -232,15 +249,17 @@ class _Tail:
         except OSError as exc:
             raise SourceError(self.path, None, exc.strerror or str(exc)) from None
 
-    def _remember_end(self) -> None:
+    def _end_window(self) -> bytes:
         start = max(self.pos - 16, 0)
-        self.end_bytes = _guarded(self.path, os.pread, self.fd, self.pos - start, start)
+        return _guarded(self.path, os.pread, self.fd, self.pos - start, start)
+
+    def _remember_end(self) -> None:
+        self.end_bytes = self._end_window()
 
     def _was_cut(self) -> bool:
         """Whether the bytes just before `pos` are no longer the ones read: the owner cut the
         file back (a write or fsync that failed) and may have written other bytes since."""
-        start = max(self.pos - 16, 0)
-        return _guarded(self.path, os.pread, self.fd, self.pos - start, start) != self.end_bytes
+        return self._end_window() != self.end_bytes
 
     def _bytes_from(self, position: int) -> bytes:
         parts = []
@@ -349,15 +368,13 @@ class _Tail:
     def _resume_after_cut(self, size: int) -> bool:
         """The same file was cut back: go on after the last frame read that is still whole in
         it (a cut takes back the last writes only); False if none of `recent` is."""
-        from .._frames import FRAME_HEADER
+        from .._frames import scan
 
         while self.recent:
             start, end, header, offset, last = self.recent[-1]
             if end <= size:
                 frame = _guarded(self.path, os.pread, self.fd, end - start, start)
-                if frame[:8] == header and zlib.crc32(frame[FRAME_HEADER:]) == int.from_bytes(
-                    header[:4], "little"
-                ):
+                if frame[:8] == header and not scan(frame, 0, look_past_damage=False).damaged:
                     self.pos, self.offset, self.bad_at = end, offset, -1
                     self._taken_back(offset)
                     self.last = last
@@ -492,31 +509,17 @@ def _follow(args: argparse.Namespace, tail: _Tail, reading: Reading) -> None:
             if tail.restarts != restarts:  # another log: its own shortlog, from nothing
                 best.clear()
                 restarts = tail.restarts
-            printer.print(_changes(best, sorted(survivors) + records))
+            printer.print(shortlog_changes(best, sorted(survivors) + records))
     else:
         snap = reading.to_log().snapshot()
-        end = snap.first_offset + len(snap)
-        since = max(args.since if args.tail is None else end - args.tail, snap.first_offset)
-        printer.print(enumerate(snap.replay(min(since, end)), start=min(since, end)))
+        since = replay_start(args, snap.first_offset, snap.next_offset)
+        start = min(since, snap.next_offset)
+        printer.print(enumerate(snap.replay(start), start=start))
         restarts = 0
         for records, _ in tail.runs():
             if tail.restarts != restarts:  # another log: all of it, as the note says
                 since, restarts = 0, tail.restarts
             printer.print(row for row in records if row[0] >= since)
-
-
-def _changes(
-    best: dict[Any, tuple[Any, int]], rows: list[tuple[int, Any]]
-) -> list[tuple[int, Any]]:
-    """The rows of *rows* that become their key's latest (by the shortlog's rule), in order."""
-    changed = []
-    for offset, record in rows:
-        timestamp, key = record[0], record[1]
-        found = best.get(key)
-        if found is None or (timestamp, offset) >= found:
-            best[key] = (timestamp, offset)
-            changed.append((offset, record))
-    return changed
 
 
 def _note(text: str) -> None:

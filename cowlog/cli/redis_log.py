@@ -15,6 +15,8 @@ from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from .read_journal import replay_start, shortlog_changes
+
 __all__ = ["is_redis_url", "run", "split_url"]
 
 _SCHEMES = ("redis://", "rediss://")
@@ -60,9 +62,6 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    if args.command == "replay" and args.tail is not None and args.since:
-        print("cowlog: --tail and --since do not go together", file=sys.stderr)
-        return 2
     try:
         log: RedisEventLog[Any, Any] = RedisEventLog(server, name)
         snap = log.snapshot()
@@ -73,9 +72,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             # Offsets are stable: start at --since (or the last --tail events), but never below
             # the oldest offset retention kept, as the journal reader does.
-            end = snap.next_offset
-            since = args.since if getattr(args, "tail", None) is None else end - args.tail
-            since = min(max(since, snap.first_offset), end)
+            since = min(replay_start(args, snap.first_offset, snap.next_offset), snap.next_offset)
             rows = enumerate(snap.replay(since), start=since)
         if (args.format or ("table" if sys.stdout.isatty() else "jsonl")) == "jsonl":
             _print_jsonl(rows)
@@ -106,15 +103,9 @@ def _follow(log: Any, snap: Any, args: argparse.Namespace) -> int:
         best = {record[1]: (record[0], offset) for offset, record in rows}
         show(rows)
         for batch, survivors in _runs(log, end):
-            changed = []
-            for offset, record in sorted(survivors) + batch:
-                found = best.get(record[1])
-                if found is None or (record[0], offset) >= found:  # ties: the later arrival
-                    best[record[1]] = (record[0], offset)
-                    changed.append((offset, record))
-            show(changed)
+            show(shortlog_changes(best, sorted(survivors) + batch))
     else:
-        since = max(args.since if args.tail is None else end - args.tail, snap.first_offset)
+        since = replay_start(args, snap.first_offset, end)
         show(enumerate(snap.replay(min(since, end)), start=min(since, end)))
         for batch, _ in _runs(log, end):
             show(row for row in batch if row[0] >= since)

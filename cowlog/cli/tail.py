@@ -36,7 +36,6 @@ from .main import (
     _require_rich,
     _summary,
     _time_unit,
-    _Usage,
 )
 from .render import escape, format_time, output_encoding, prepare_stdout, time_title
 from .sources import Fields, Format, Loaded, Raw, Source, SourceError, open_source
@@ -496,8 +495,6 @@ def follow_replay(args: argparse.Namespace) -> int:
     Ends at the end of stdin (status 0), on a bad record (2, unless ``--skip-bad``), a failed read
     (1) or Ctrl-C (130).
     """
-    if args.tail is not None and args.since:
-        raise _Usage("cowlog: --tail and --since do not go together")
     output = _output_format(args)
     if output == "table":
         _require_rich()
